@@ -1,0 +1,221 @@
+"""The ``guardrails`` command.
+
+Exit codes: 0 allow, 1 flag, 2 block (the most severe verdict of the run); 3 usage error;
+4 policy, model or dataset error; 5 some input could not be checked (bad JSONL rows: every other
+row is still checked and printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from guardrails.decision import Verdict
+from guardrails.errors import GuardrailsError, InputError, PolicyError
+
+__all__ = ["main"]
+
+EXIT_USAGE, EXIT_CONFIG, EXIT_INPUT = 3, 4, 5
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+class _Failure(Exception):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _engine(policy_path: str) -> Any:
+    from guardrails.engine import Engine
+
+    return Engine.from_path(policy_path)
+
+
+def _emit(payload: dict[str, Any], out: TextIO, pretty: bool) -> None:
+    out.write(json.dumps(payload, ensure_ascii=False, indent=2 if pretty else None) + "\n")
+
+
+def _jsonl_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
+    """``(line, row, error)`` for every non-blank line, streamed (memory stays bounded)."""
+    handle = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="strict")  # noqa: SIM115
+    with handle:
+        line_no = 0
+        while True:
+            try:
+                raw = handle.readline()
+            except UnicodeDecodeError as exc:
+                raise _Failure(
+                    f"{path}: not UTF-8 after line {line_no}: {exc}", EXIT_INPUT
+                ) from exc
+            if not raw:
+                return
+            line_no += 1
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                yield line_no, None, f"invalid JSON: {exc.msg}"
+                continue
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                yield line_no, None, 'a row is an object with a string "text"'
+                continue
+            yield line_no, row, None
+
+
+def _check_jsonl(engine: Any, args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    worst, bad = Verdict.ALLOW, 0
+    rows = _jsonl_rows(args.jsonl)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    for line, row, error in tqdm(rows, desc="checking", unit=" rows", disable=not show):
+        if row is not None:
+            try:
+                decision = engine.check(
+                    row["text"],
+                    direction=row.get("direction", args.direction),
+                    prompt=row.get("prompt"),
+                )
+            except (InputError, ValueError) as exc:
+                error = str(exc)
+            else:
+                worst = max(worst, decision.verdict)
+                head = {"line": line, **({"id": row["id"]} if "id" in row else {})}
+                _emit({**head, **decision.to_dict()}, sys.stdout, pretty=False)
+                continue
+        bad += 1
+        print(f"{args.jsonl}:{line}: {error}", file=sys.stderr)
+        _emit({"line": line, "error": error}, sys.stdout, pretty=False)
+    return EXIT_INPUT if bad else worst.exit_code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    sources = [args.text is not None, args.file is not None, args.jsonl is not None]
+    if sum(sources) != 1:
+        raise _Failure("give exactly one of TEXT, --file or --jsonl", EXIT_USAGE)
+    engine = _engine(args.policy)
+    if args.jsonl is not None:
+        return _check_jsonl(engine, args)
+    if args.file is not None:
+        try:
+            text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _Failure(f"{args.file}: cannot read: {exc}", EXIT_INPUT) from exc
+    else:
+        text = args.text
+    decision = engine.check(text, direction=args.direction, prompt=args.prompt)
+    _emit(decision.to_dict(), sys.stdout, pretty=not args.compact)
+    return decision.verdict.exit_code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from guardrails.policy.schema import Policy
+
+    if args.schema:
+        print(json.dumps(Policy.model_json_schema(), indent=2))
+    if not args.files and not args.schema:
+        raise _Failure("give one or more policy files, or --schema", EXIT_USAGE)
+    problems: list[str] = []
+    for path in args.files:
+        try:
+            engine = _engine(path)
+        except PolicyError as exc:
+            problems.extend(exc.problems)
+            continue
+        steps = ", ".join(engine.step_ids) or "no steps"
+        print(f"{path}: ok ({engine.policy.name}: {steps})", file=sys.stderr)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return EXIT_CONFIG if problems else 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from guardrails.policy.selftest import run_policy_tests
+
+    failed = total = 0
+    for path in args.files:
+        engine = _engine(path)
+        results = run_policy_tests(engine)
+        for result in results:
+            total += 1
+            if result.passed:
+                if args.verbose:
+                    print(f"PASS {path}: {result.name}")
+                continue
+            failed += 1
+            line = engine.policy.source.line_of(("tests", result.index))
+            for problem in result.failures:
+                print(f"FAIL {path}:{line}: {result.name}: {problem}")
+        if not results:
+            print(f"{path}: no tests", file=sys.stderr)
+    print(f"{total - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="guardrails", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = commands.add_parser("check", help="moderate text with a policy; prints JSON")
+    check.add_argument("text", nargs="?", help="the text to check")
+    check.add_argument("--policy", "-p", required=True, help="policy YAML file")
+    check.add_argument("--file", "-f", help="check this file's whole content ('-': stdin)")
+    check.add_argument("--jsonl", help="check each {'text': ...} row of this file ('-': stdin)")
+    check.add_argument("--direction", choices=["input", "output"], default="input")
+    check.add_argument("--prompt", help="for --direction output: the prompt being answered")
+    check.add_argument("--compact", action="store_true", help="one-line JSON")
+    check.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr for --jsonl (default: when stderr is a terminal)",
+    )  # fmt: skip
+    check.set_defaults(handler=cmd_check)
+
+    validate = commands.add_parser(
+        "validate", help="check policy files; --schema prints JSON Schema"
+    )
+    validate.add_argument("files", nargs="*")
+    validate.add_argument("--schema", action="store_true", help="print the policy JSON Schema")
+    validate.set_defaults(handler=cmd_validate)
+
+    test = commands.add_parser("test", help="run the tests: section of policy files")
+    test.add_argument("files", nargs="+")
+    test.add_argument("--verbose", "-v", action="store_true")
+    test.set_defaults(handler=cmd_test)
+
+    try:
+        from guardrails.cli_ml import add_ml_commands
+    except ImportError:  # pragma: no cover - the module ships with the package
+        pass
+    else:
+        add_ml_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except _Failure as exc:
+        print(f"guardrails: {exc}", file=sys.stderr)
+        return exc.code
+    except PolicyError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+    except InputError as exc:
+        print(f"guardrails: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except GuardrailsError as exc:
+        print(f"guardrails: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130

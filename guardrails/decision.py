@@ -1,0 +1,192 @@
+"""What a policy decides about one piece of content: frozen values, never exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["Action", "Decision", "Direction", "Finding", "Verdict"]
+
+
+class Verdict(StrEnum):
+    """The outcome, ordered by severity: ``max()`` of verdicts is the most severe."""
+
+    ALLOW = "allow"
+    FLAG = "flag"
+    BLOCK = "block"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's exit code for this verdict: 0 allow, 1 flag, 2 block."""
+        return _RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return _RANK[self] < _RANK[other]
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return _RANK[self] <= _RANK[other]
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return _RANK[self] > _RANK[other]
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Verdict):
+            return NotImplemented
+        return _RANK[self] >= _RANK[other]
+
+
+_RANK = {Verdict.ALLOW: 0, Verdict.FLAG: 1, Verdict.BLOCK: 2}
+
+
+class Action(StrEnum):
+    """What a policy step does with what its check found (detection is not reaction)."""
+
+    BLOCK = "block"
+    FLAG = "flag"
+    REDACT = "redact"
+    LOG = "log"
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict a finding with this action leads to: redact flags, log allows."""
+        return _ACTION_VERDICT[self]
+
+
+_ACTION_VERDICT = {
+    Action.BLOCK: Verdict.BLOCK,
+    Action.FLAG: Verdict.FLAG,
+    Action.REDACT: Verdict.FLAG,
+    Action.LOG: Verdict.ALLOW,
+}
+
+
+class Direction(StrEnum):
+    """Which side of an exchange content is: the user's input or the model's / app's output."""
+
+    INPUT = "input"
+    OUTPUT = "output"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a step found, with the evidence for it.
+
+    ``span`` is a ``(start, end)`` character range in the checked text. The matched text itself
+    is never stored: a finding can be logged or returned to a client without leaking a secret.
+    ``score`` and ``threshold`` are probabilities in 0..1 (rule checks score 1.0).
+    """
+
+    step: str
+    kind: str
+    label: str
+    action: Action
+    score: float = 1.0
+    threshold: float | None = None
+    span: tuple[int, int] | None = None
+    detail: str = ""
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.action.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": self.step,
+            "kind": self.kind,
+            "label": self.label,
+            "action": self.action.value,
+            "score": round(self.score, 6),
+        }
+        if self.threshold is not None:
+            out["threshold"] = self.threshold
+        if self.span is not None:
+            out["span"] = list(self.span)
+        if self.detail:
+            out["detail"] = self.detail
+        if self.evidence:
+            out["evidence"] = list(self.evidence)
+        return out
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The policy's one answer for one piece of content.
+
+    ``redacted_text`` is the text with every redact finding replaced by a ``[LABEL]`` token, or
+    ``None`` when nothing was redacted. ``scores`` maps an ML step id to every label's
+    probability (present on allow too, so a caller sees how close content came). ``timings_ms``
+    maps each step that ran to its elapsed milliseconds; ``skipped`` names the steps that were not
+    run because their outcome could not change the verdict.
+    """
+
+    verdict: Verdict
+    findings: tuple[Finding, ...] = ()
+    direction: Direction = Direction.INPUT
+    policy: str = ""
+    redacted_text: str | None = None
+    scores: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scores", _frozen({k: _frozen(v) for k, v in self.scores.items()}))
+        object.__setattr__(self, "timings_ms", _frozen(self.timings_ms))
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOW
+
+    @property
+    def flagged(self) -> bool:
+        return self.verdict is Verdict.FLAG
+
+    @property
+    def blocked(self) -> bool:
+        return self.verdict is Verdict.BLOCK
+
+    @property
+    def reasons(self) -> tuple[Finding, ...]:
+        """The findings that set the verdict (the most severe ones)."""
+        return tuple(f for f in self.findings if f.verdict is self.verdict and not self.allowed)
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """Ids of the steps with findings, in order, each once."""
+        return tuple(dict.fromkeys(f.step for f in self.findings))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "verdict": self.verdict.value,
+            "direction": self.direction.value,
+            "policy": self.policy,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+        if self.redacted_text is not None:
+            out["redacted_text"] = self.redacted_text
+        if self.scores:
+            out["scores"] = {
+                step: {label: round(p, 6) for label, p in labels.items()}
+                for step, labels in self.scores.items()
+            }
+        out["timings_ms"] = {step: round(ms, 3) for step, ms in self.timings_ms.items()}
+        if self.skipped:
+            out["skipped"] = list(self.skipped)
+        return out

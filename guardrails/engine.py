@@ -1,0 +1,234 @@
+"""Runs a policy over content and returns one Decision: an async core with a thin sync wrapper.
+
+Steps run cheapest first (rules before ML, policy order within each tier). A block ends the run
+unless ``defaults.run_all`` is set; a step whose findings could not change the verdict (a flag
+step once the verdict is already flag) is skipped and named in ``Decision.skipped``. Redact and
+log steps always run: their output is the rewritten text and the audit trail, not the verdict.
+A check that raises follows the step's ``on_error``: ``fail_closed`` blocks, ``fail_open``
+allows with a finding that says what failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from guardrails._loop import LoopThread, drive
+from guardrails.decision import Action, Decision, Direction, Finding, Verdict
+from guardrails.errors import InputError, PolicyError
+from guardrails.policy.loader import load_policy, policy_from_string
+from guardrails.policy.schema import LocatedValueError, Policy
+from guardrails.rules.base import CheckContext, Detection, ScanResult, resolve_check
+
+__all__ = ["Engine"]
+
+logger = logging.getLogger("guardrails")
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    id: str
+    kind: str
+    check: Any
+    action: Action
+    on_error: str
+    applies_to: frozenset[Direction]
+    max_verdict: Verdict
+    is_async: bool
+    tier: int
+
+
+def _compile(policy: Policy) -> list[_Step]:
+    source = policy.source
+    base_dir = source.base_dir if source is not None else Path.cwd()
+    problems: list[str] = []
+    steps: list[_Step] = []
+    for index, config in enumerate(policy.steps):
+        if not config.enabled:
+            continue
+        try:
+            check = resolve_check(config.kind).from_config(config, base_dir)
+        except (LocatedValueError, ValueError, OSError) as exc:
+            loc = ("steps", index, *getattr(exc, "loc", ()))
+            where = source.problem(loc, str(exc)) if source else f"step '{config.id}': {exc}"
+            problems.append(where)
+            continue
+        action = policy.action_of(config)
+        is_async = hasattr(check, "ascan")
+        steps.append(
+            _Step(
+                id=config.id,
+                kind=config.kind,
+                check=check,
+                action=action,
+                on_error=policy.on_error_of(config),
+                applies_to=frozenset(config.applies_to),
+                max_verdict=getattr(check, "max_verdict", action.verdict),
+                is_async=is_async,
+                tier=getattr(check, "tier", 1 if is_async else 0),
+            )
+        )
+    if problems:
+        raise PolicyError(problems)
+    return sorted(steps, key=lambda s: s.tier)  # stable: policy order within a tier
+
+
+class Engine:
+    """A compiled policy. Immutable after construction and safe to share between requests."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self._steps = _compile(policy)
+        self._needs_loop = any(step.is_async for step in self._steps)
+        self._loop = LoopThread() if self._needs_loop else None
+
+    @classmethod
+    def from_path(cls, path: str | os.PathLike[str]) -> Engine:
+        return cls(load_policy(path))
+
+    @classmethod
+    def from_string(cls, text: str, *, base_dir: str | os.PathLike[str] | None = None) -> Engine:
+        return cls(policy_from_string(text, base_dir=base_dir))
+
+    @property
+    def step_ids(self) -> tuple[str, ...]:
+        """Ids of the enabled steps, in the order they run."""
+        return tuple(step.id for step in self._steps)
+
+    def check(
+        self,
+        text: str,
+        *,
+        direction: Direction | str = Direction.INPUT,
+        prompt: str | None = None,
+    ) -> Decision:
+        """Evaluate ``text`` (sync). ``prompt`` gives output checks the input they answer."""
+        coro = self.acheck(text, direction=direction, prompt=prompt)
+        if self._loop is None:
+            return drive(coro)
+        return self._loop.run(coro)
+
+    async def acheck(
+        self,
+        text: str,
+        *,
+        direction: Direction | str = Direction.INPUT,
+        prompt: str | None = None,
+    ) -> Decision:
+        """Evaluate ``text`` (async). Rules run inline; ML steps run off the event loop."""
+        if not isinstance(text, str):
+            raise InputError(f"content must be str, not {type(text).__name__}")
+        direction = Direction(direction)
+        context = CheckContext(direction=direction, prompt=prompt)
+        run_all = self.policy.defaults.run_all
+        verdict = Verdict.ALLOW
+        findings: list[Finding] = []
+        scores: dict[str, dict[str, float]] = {}
+        timings: dict[str, float] = {}
+        skipped: list[str] = []
+        redactions: list[tuple[tuple[int, int], str]] = []
+        for step in self._steps:
+            if direction not in step.applies_to:
+                continue
+            if not run_all and (
+                verdict is Verdict.BLOCK
+                or (step.max_verdict <= verdict and step.action in (Action.BLOCK, Action.FLAG))
+            ):
+                skipped.append(step.id)
+                continue
+            started = time.perf_counter()
+            try:
+                if step.is_async:
+                    result = await self._run_async(step, text, context)
+                else:
+                    result = step.check.scan(text, context)
+            except Exception as exc:  # a failing check must never crash the caller
+                result = [self._failure(step, exc)]
+            timings[step.id] = (time.perf_counter() - started) * 1000.0
+            if isinstance(result, ScanResult):
+                scores[step.id] = dict(result.scores)
+                result = result.detections
+            for detection in result:
+                finding = _finding(step, detection)
+                findings.append(finding)
+                verdict = max(verdict, finding.verdict)
+                if finding.action is Action.REDACT and finding.span is not None:
+                    replacement = detection.replacement
+                    if replacement is None:
+                        replacement = f"[{finding.label.upper()}]"
+                    redactions.append((finding.span, replacement))
+        return Decision(
+            verdict=verdict,
+            findings=tuple(findings),
+            direction=direction,
+            policy=self.policy.name,
+            redacted_text=_redact(text, redactions) if redactions else None,
+            scores=scores,
+            timings_ms=timings,
+            skipped=tuple(skipped),
+        )
+
+    async def _run_async(self, step: _Step, text: str, context: CheckContext) -> Any:
+        timeout = self.policy.defaults.timeout_ms / 1000.0
+        try:
+            return await asyncio.wait_for(step.check.ascan(text, context), timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"step exceeded its {self.policy.defaults.timeout_ms} ms budget"
+            ) from None
+
+    def _failure(self, step: _Step, exc: Exception) -> Detection:
+        closed = step.on_error == "fail_closed"
+        logger.warning(
+            "guardrails step %r failed (%s): %s: %s",
+            step.id,
+            "blocking" if closed else "allowing",
+            type(exc).__name__,
+            exc,
+        )
+        return Detection(
+            label="error",
+            action=Action.BLOCK if closed else Action.LOG,
+            score=1.0,
+            detail=f"{step.on_error}: {type(exc).__name__}: {exc}"[:500],
+        )
+
+    def close(self) -> None:
+        """Stop the private event loop used by sync callers of ML policies, if any."""
+        if self._loop is not None:
+            self._loop.close()
+
+
+def _finding(step: _Step, detection: Detection) -> Finding:
+    return Finding(
+        step=step.id,
+        kind=step.kind,
+        label=detection.label,
+        action=detection.action or step.action,
+        score=detection.score,
+        threshold=detection.threshold,
+        span=detection.span,
+        detail=detection.detail,
+        evidence=detection.evidence,
+    )
+
+
+def _redact(text: str, redactions: list[tuple[tuple[int, int], str]]) -> str:
+    """Replace each span with its replacement. Overlapping spans merge into their union, named
+    by the longest span starting first: redaction errs on hiding too much, never too little."""
+    pieces: list[str] = []
+    cursor = 0
+    for (start, end), replacement in sorted(redactions, key=lambda r: (r[0][0], -r[0][1])):
+        if start < cursor:  # overlaps the previous span
+            cursor = max(cursor, end)
+            continue
+        pieces.append(text[cursor:start])
+        pieces.append(replacement)
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)

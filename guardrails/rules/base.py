@@ -1,0 +1,88 @@
+"""The small protocol every check implements, and the lazy map from ``kind`` to implementation.
+
+A check *detects*; it never decides. It returns :class:`Detection` values and the engine turns
+them into findings with the step's action (block / flag / redact / log).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from guardrails.decision import Action, Direction
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckContext",
+    "Detection",
+    "ScanResult",
+    "resolve_check",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """Something a check found. ``span`` indexes the scanned text; the text itself is not kept.
+
+    ``action`` overrides the step's action (used by ML steps whose per-label thresholds say flag
+    or block); ``replacement`` is what redaction puts in place of the span (default ``[LABEL]``).
+    """
+
+    label: str
+    span: tuple[int, int] | None = None
+    score: float = 1.0
+    threshold: float | None = None
+    action: Action | None = None
+    detail: str = ""
+    evidence: tuple[str, ...] = ()
+    replacement: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """What an ML check returns: detections plus every label's score (shown even on allow)."""
+
+    detections: Sequence[Detection] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a check knows besides the text: the direction, and for output the prompt."""
+
+    direction: Direction = Direction.INPUT
+    prompt: str | None = None
+
+
+@runtime_checkable
+class Check(Protocol):
+    """A rule check: cheap, synchronous, pure. Built once from its step config."""
+
+    kind: ClassVar[str]
+
+    @classmethod
+    def from_config(cls, config: Any, base_dir: Path) -> Check: ...
+
+    def scan(self, text: str, context: CheckContext) -> Sequence[Detection]: ...
+
+
+CHECKS: Mapping[str, str] = {
+    "keywords": "guardrails.rules.keywords:KeywordCheck",
+    "regex": "guardrails.rules.regex:RegexCheck",
+    "pii": "guardrails.rules.pii:PiiCheck",
+    "secrets": "guardrails.rules.secrets:SecretsCheck",
+    "length": "guardrails.rules.length:LengthCheck",
+    "invisible": "guardrails.rules.invisible:InvisibleCheck",
+    "urls": "guardrails.rules.urls:UrlCheck",
+}
+"""``kind`` -> ``"module:attr"`` of its implementation, imported only when a policy uses it."""
+
+
+def resolve_check(kind: str) -> type:
+    target = CHECKS[kind]
+    module_name, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module_name), attr)

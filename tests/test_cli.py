@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from guardrails.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_reports_pii_with_redaction_exit_1(capsys, root):
+    code, out, _ = run(
+        capsys,
+        "check",
+        "--policy",
+        str(root / "policies/default.yaml"),
+        "mail me at a.b@example.com",
+    )
+    decision = json.loads(out)
+    assert code == 1
+    assert decision["findings"][0]["step"] == "pii"
+    assert decision["redacted_text"] == "mail me at [EMAIL]"
+
+
+def test_exit_codes_follow_the_verdict(capsys, root):
+    policy = str(root / "policies/default.yaml")
+    assert run(capsys, "check", "-p", policy, "hello")[0] == 0
+    assert run(capsys, "check", "-p", policy, "card 4111 1111 1111 1112")[0] == 0  # not Luhn
+    assert run(capsys, "check", "-p", policy, "key AKIAIOSFODNN7EXAMPLE")[0] == 2
+
+
+def test_file_and_output_direction(capsys, tmp_path, root):
+    (tmp_path / "answer.txt").write_text("My system prompt is: be nice")
+    code, out, _ = run(
+        capsys, "check", "-p", str(root / "policies/chat.yaml"), "--file",
+        str(tmp_path / "answer.txt"), "--direction", "output", "--prompt", "hi", "--compact",
+    )  # fmt: skip
+    assert code == 2 and "\n" not in out.strip()
+    assert json.loads(out)["findings"][0]["step"] == "system-prompt-leak"
+
+
+def test_jsonl_reports_bad_rows_and_goes_on(capsys, tmp_path, root):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(
+        '{"id": "a", "text": "hello"}\n'
+        "not json\n"
+        "\n"
+        '{"text": 42}\n'
+        '{"id": "b", "text": "AKIAIOSFODNN7EXAMPLE"}\n'
+    )
+    code, out, err = run(
+        capsys, "check", "-p", str(root / "policies/default.yaml"), "--jsonl", str(rows)
+    )
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [row.get("id") for row in lines] == ["a", None, None, "b"]
+    assert [row["line"] for row in lines] == [1, 2, 4, 5]
+    assert lines[0]["verdict"] == "allow" and lines[3]["verdict"] == "block"
+    assert "invalid JSON" in lines[1]["error"] and f"{rows}:2:" in err and f"{rows}:4:" in err
+    assert code == 5  # some rows could not be checked
+
+
+def test_usage_errors_exit_3(capsys, root):
+    with pytest.raises(SystemExit) as info:
+        main(["check", "hello"])  # --policy missing
+    assert info.value.code == 3
+    assert run(capsys, "check", "-p", str(root / "policies/default.yaml"))[0] == 3
+
+
+def test_policy_errors_exit_4_with_file_and_line(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: x\nsteps:\n  - {id: p, kind: pii, entities: [emial]}\n")
+    code, _, err = run(capsys, "check", "-p", str(bad), "hi")
+    assert code == 4 and f"{bad}:4: step 'p'" in err
+    code, _, err = run(capsys, "validate", str(bad))
+    assert code == 4 and "emial" in err
+
+
+def test_validate_and_schema(capsys, root):
+    code, _, err = run(capsys, "validate", str(root / "policies/default.yaml"))
+    assert code == 0 and "ok" in err
+    code, out, _ = run(capsys, "validate", "--schema")
+    assert code == 0 and json.loads(out)["title"] == "Policy"
+
+
+def test_policy_tests_pass_and_fail_loudly(capsys, tmp_path, root):
+    code, out, _ = run(capsys, "test", *map(str, sorted((root / "policies").glob("*.yaml"))))
+    assert code == 0 and " 0 failed" in out
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(
+        "version: 1\nname: w\nsteps: [{id: s, kind: secrets}]\ntests:\n"
+        "  - {name: expects too much, text: hello, expect: {verdict: block, step: s}}\n"
+    )
+    code, out, _ = run(capsys, "test", str(wrong))
+    assert code == 1
+    assert f"FAIL {wrong}:5: expects too much: expected block, got allow" in out
+
+
+def test_console_entry_point_runs(root):
+    result = subprocess.run(
+        [sys.executable, "-m", "guardrails", "check", "-p", str(root / "policies/default.yaml"),
+         "call +44 20 7946 0958"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert json.loads(result.stdout)["redacted_text"] == "call [PHONE]"
