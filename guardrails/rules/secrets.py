@@ -13,53 +13,96 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from guardrails.policy.steps import SecretsStep
 from guardrails.rules.base import CheckContext, Detection
 
-__all__ = ["SecretsCheck", "shannon_entropy"]
+__all__ = ["KINDS", "SecretsCheck", "shannon_entropy"]
 
-_B = r"(?<![A-Za-z0-9_-])"  # left boundary: not inside a longer token
-_E = r"(?![A-Za-z0-9_-])"  # right boundary
+_TOKEN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_E = r"(?![A-Za-z0-9_-])"  # right boundary: not inside a longer token
 
-PATTERNS: dict[str, re.Pattern[str]] = {
-    "aws_access_key": re.compile(_B + r"(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[A-Z0-9]{16}" + _E),
-    "aws_secret_key": re.compile(
-        r"(?i)aws.{0,20}?(?:secret|private).{0,20}?['\"=:\s]+([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"
+
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """A kind of secret: literal substrings one of which must occur (a C-speed prefilter that
+    skips the regex on almost every text), and the patterns, which begin with a literal so the
+    regex engine can search for it. ``token``: the match must not continue a longer token on
+    its left (checked after the match: a leading lookbehind would defeat the literal search)."""
+
+    needles: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    fold_case: bool = False
+    token: bool = True
+    value_group: int = 0  # the secret is this group (assignments: the value, not the name)
+
+
+KINDS: dict[str, _Kind] = {
+    "aws_access_key": _Kind(
+        ("AKIA", "ASIA", "ABIA", "ACCA", "AIDA", "AROA"),
+        (re.compile(r"(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA)[A-Z0-9]{16}" + _E),),
     ),
-    "github_token": re.compile(
-        _B + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})" + _E
+    "aws_secret_key": _Kind(
+        ("aws",),
+        (re.compile(r"(?i)aws.{0,20}?(?:secret|private).{0,20}?['\"=:\s]+([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),),
+        fold_case=True, token=False, value_group=1,
     ),
-    "gitlab_token": re.compile(_B + r"gl(?:pat|dt|ptt|rt|cbt)-[A-Za-z0-9_-]{20,64}" + _E),
-    "slack_token": re.compile(_B + r"xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,}" + _E),
-    "slack_webhook": re.compile(
-        r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/-]{20,}"
+    "github_token": _Kind(
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        (re.compile(r"gh[pousr]_[A-Za-z0-9]{36,255}" + _E),
+         re.compile(r"github_pat_[A-Za-z0-9_]{22,255}" + _E)),
     ),
-    "stripe_key": re.compile(_B + r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}" + _E),
-    "openai_key": re.compile(
-        _B + r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}" + _E
-        + r"|" + _B + r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}" + _E
-        + r"|" + _B + r"sk-[A-Za-z0-9]{48}" + _E
+    "gitlab_token": _Kind(
+        ("glpat-", "gldt-", "glptt-", "glrt-", "glcbt-"),
+        (re.compile(r"gl(?:pat|dt|ptt|rt|cbt)-[A-Za-z0-9_-]{20,64}" + _E),),
     ),
-    "anthropic_key": re.compile(_B + r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120}" + _E),
-    "google_api_key": re.compile(_B + r"AIza[0-9A-Za-z_-]{35}" + _E),
-    "private_key": re.compile(
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\s\S]{0,8192}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"
+    "slack_token": _Kind(
+        ("xox",), (re.compile(r"xox[abposr]-(?:\d+-)+[A-Za-z0-9-]{10,}" + _E),)
     ),
-    "jwt": re.compile(
-        _B + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}" + _E
+    "slack_webhook": _Kind(
+        ("hooks.slack.com",),
+        (re.compile(r"https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9_/-]{20,}"),),
+        token=False,
     ),
-    "password_assignment": re.compile(
-        r"(?i)(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|"
-        r"auth[_-]?token|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?"
-        r"([^\s\"',;]{8,128})"
+    "stripe_key": _Kind(
+        ("_live_", "_test_"), (re.compile(r"[spr]k_(?:live|test)_[A-Za-z0-9]{16,247}" + _E),)
+    ),
+    "openai_key": _Kind(
+        ("sk-",),
+        (re.compile(r"sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,200}"
+                    r"T3BlbkFJ[A-Za-z0-9_-]{20,200}" + _E),
+         re.compile(r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,200}" + _E),
+         re.compile(r"sk-[A-Za-z0-9]{48}" + _E)),
+    ),
+    "anthropic_key": _Kind(
+        ("sk-ant-",), (re.compile(r"sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_-]{80,120}" + _E),)
+    ),
+    "google_api_key": _Kind(("AIza",), (re.compile(r"AIza[0-9A-Za-z_-]{35}" + _E),)),
+    "private_key": _Kind(
+        ("PRIVATE KEY",),
+        (re.compile(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]{0,8192}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"
+        ),),
+        token=False,
+    ),
+    "jwt": _Kind(
+        ("eyJ",),
+        (re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}" + _E),),
+    ),
+    "password_assignment": _Kind(
+        ("pass", "pwd", "secret", "key", "token"),
+        (re.compile(
+            r"(?i)(?<![A-Za-z0-9])(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|"
+            r"auth[_-]?token|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?"
+            r"([^\s\"',;]{8,128})"
+        ),),
+        fold_case=True, token=False, value_group=1,
     ),
 }  # fmt: skip
-
-_VALUE_GROUP = {"aws_secret_key", "password_assignment"}  # the secret is group 1, not the match
 
 
 def shannon_entropy(value: str) -> float:
@@ -73,7 +116,7 @@ class SecretsCheck:
     kind: ClassVar[str] = "secrets"
 
     def __init__(self, kinds: Sequence[str], min_entropy: float = 3.0) -> None:
-        self._patterns = [(kind, PATTERNS[kind]) for kind in kinds]
+        self._kinds = [(name, KINDS[name]) for name in kinds]
         self.min_entropy = min_entropy
 
     @classmethod
@@ -83,16 +126,27 @@ class SecretsCheck:
     def scan(self, text: str, context: CheckContext) -> Sequence[Detection]:
         found: list[Detection] = []
         taken: list[tuple[int, int]] = []
-        for kind, pattern in self._patterns:
-            for m in pattern.finditer(text):
-                group = 1 if kind in _VALUE_GROUP else 0
-                span = m.span(group)
-                if kind == "password_assignment" and (
-                    shannon_entropy(m.group(1)) < self.min_entropy or m.group(1).startswith("${")
-                ):
-                    continue
-                if any(span[0] < end and start < span[1] for start, end in taken):
-                    continue
-                taken.append(span)
-                found.append(Detection(label=kind, span=span, detail=f"{kind} found"))
+        lowered: str | None = None
+        for name, kind in self._kinds:
+            if kind.fold_case:
+                lowered = text.lower() if lowered is None else lowered
+                haystack = lowered
+            else:
+                haystack = text
+            if not any(needle in haystack for needle in kind.needles):
+                continue
+            for pattern in kind.patterns:
+                for m in pattern.finditer(text):
+                    if kind.token and m.start() > 0 and text[m.start() - 1] in _TOKEN:
+                        continue
+                    if name == "password_assignment" and not self._random_enough(m.group(1)):
+                        continue
+                    span = m.span(kind.value_group)
+                    if any(span[0] < end and start < span[1] for start, end in taken):
+                        continue
+                    taken.append(span)
+                    found.append(Detection(label=name, span=span, detail=f"{name} found"))
         return found
+
+    def _random_enough(self, value: str) -> bool:
+        return not value.startswith("${") and shannon_entropy(value) >= self.min_entropy

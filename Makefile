@@ -1,0 +1,38 @@
+# Two entry points: `make demo` (the main job on the shipped defaults) and `make test`.
+# Each creates .venv and installs what it needs. torch is installed first and pinned to the
+# CPU wheel: a bare `torch` requirement would pull a multi-GB CUDA build.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+TORCH ?= torch==2.13.0
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.core: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.full: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[ml,vision,server,dev]'
+	touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/guardrails test policies/*.yaml
+	@# exit codes 0/1/2 are verdicts (allow/flag/block), not failures
+	$(BIN)/guardrails check --policy policies/default.yaml --jsonl examples/messages.jsonl \
+		|| [ $$? -le 2 ]
+
+test: $(VENV)/.full
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+bench: $(VENV)/.full
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
