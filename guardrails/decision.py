@@ -122,8 +122,13 @@ class Finding:
         return out
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping or {}))
+    if isinstance(mapping, MappingProxyType):
+        return mapping
+    return MappingProxyType(dict(mapping)) if mapping else _EMPTY
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +152,12 @@ class Decision:
     skipped: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "scores", _frozen({k: _frozen(v) for k, v in self.scores.items()}))
-        object.__setattr__(self, "timings_ms", _frozen(self.timings_ms))
+        # Read-only views; a mapping that is already a read-only view is kept as it is.
+        if self.scores.__class__ is not MappingProxyType:
+            nested = {k: _frozen(v) for k, v in self.scores.items()}
+            object.__setattr__(self, "scores", _frozen(nested))
+        if self.timings_ms.__class__ is not MappingProxyType:
+            object.__setattr__(self, "timings_ms", _frozen(self.timings_ms))
 
     @property
     def allowed(self) -> bool:

@@ -16,6 +16,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from guardrails._loop import LoopThread, drive
@@ -28,6 +29,7 @@ from guardrails.rules.base import CheckContext, Detection, ScanResult, resolve_c
 __all__ = ["Engine"]
 
 logger = logging.getLogger("guardrails")
+_NO_SCORES: MappingProxyType[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class _Step:
     max_verdict: Verdict
     is_async: bool
     tier: int
+    max_rank: int  # max_verdict's rank, an int for the hot path
+    always_runs: bool  # redact and log steps produce text and audit records, not a verdict
 
 
 def _compile(policy: Policy) -> list[_Step]:
@@ -71,6 +75,8 @@ def _compile(policy: Policy) -> list[_Step]:
                 max_verdict=getattr(check, "max_verdict", action.verdict),
                 is_async=is_async,
                 tier=getattr(check, "tier", 1 if is_async else 0),
+                max_rank=getattr(check, "max_verdict", action.verdict).rank,
+                always_runs=action in (Action.REDACT, Action.LOG),
             )
         )
     if problems:
@@ -84,6 +90,9 @@ class Engine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._steps = _compile(policy)
+        self._plan = {d: tuple(s for s in self._steps if d in s.applies_to) for d in Direction}
+        self._run_all = policy.defaults.run_all
+        self._contexts = {d: CheckContext(direction=d) for d in Direction}
         self._needs_loop = any(step.is_async for step in self._steps)
         self._loop = LoopThread() if self._needs_loop else None
 
@@ -123,22 +132,23 @@ class Engine:
         """Evaluate ``text`` (async). Rules run inline; ML steps run off the event loop."""
         if not isinstance(text, str):
             raise InputError(f"content must be str, not {type(text).__name__}")
-        direction = Direction(direction)
-        context = CheckContext(direction=direction, prompt=prompt)
-        run_all = self.policy.defaults.run_all
+        if direction.__class__ is not Direction:
+            direction = Direction(direction)
+        context = (
+            self._contexts[direction]
+            if prompt is None
+            else CheckContext(direction=direction, prompt=prompt)
+        )
+        run_all = self._run_all
         verdict = Verdict.ALLOW
+        rank = 0  # verdict's rank, compared as an int on the hot path
         findings: list[Finding] = []
         scores: dict[str, dict[str, float]] = {}
         timings: dict[str, float] = {}
         skipped: list[str] = []
         redactions: list[tuple[tuple[int, int], str]] = []
-        for step in self._steps:
-            if direction not in step.applies_to:
-                continue
-            if not run_all and (
-                verdict is Verdict.BLOCK
-                or (step.max_verdict <= verdict and step.action in (Action.BLOCK, Action.FLAG))
-            ):
+        for step in self._plan[direction]:
+            if not run_all and (rank == 2 or (step.max_rank <= rank and not step.always_runs)):
                 skipped.append(step.id)
                 continue
             started = time.perf_counter()
@@ -156,7 +166,8 @@ class Engine:
             for detection in result:
                 finding = _finding(step, detection)
                 findings.append(finding)
-                verdict = max(verdict, finding.verdict)
+                if finding.verdict.rank > rank:
+                    verdict, rank = finding.verdict, finding.verdict.rank
                 if finding.action is Action.REDACT and finding.span is not None:
                     replacement = detection.replacement
                     if replacement is None:
@@ -168,8 +179,12 @@ class Engine:
             direction=direction,
             policy=self.policy.name,
             redacted_text=_redact(text, redactions) if redactions else None,
-            scores=scores,
-            timings_ms=timings,
+            scores=(
+                MappingProxyType({k: MappingProxyType(v) for k, v in scores.items()})
+                if scores
+                else _NO_SCORES
+            ),
+            timings_ms=MappingProxyType(timings),
             skipped=tuple(skipped),
         )
 

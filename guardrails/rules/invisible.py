@@ -35,13 +35,19 @@ class InvisibleCheck:
         # One pass: a named group per category, runs of the same category as one finding.
         alternatives = [f"(?P<{name}>[{CATEGORIES[name]}]+)" for name in self.categories]
         self._pattern = re.compile("|".join(alternatives))
+        # In ASCII text only control characters can occur.
+        self._ascii = (
+            re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+            if "control" in self.categories
+            else None
+        )
 
     @classmethod
     def from_config(cls, config: InvisibleStep, base_dir: Path) -> InvisibleCheck:
         return cls(config.categories)
 
     def scan(self, text: str, context: CheckContext) -> Sequence[Detection]:
-        if text.isascii() and "control" not in self.categories:
+        if text.isascii() and (self._ascii is None or self._ascii.search(text) is None):
             return []
         return [
             Detection(

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import ahocorasick
+
 from guardrails.policy.steps import SecretsStep
 from guardrails.rules.base import CheckContext, Detection
 
@@ -28,14 +30,13 @@ _E = r"(?![A-Za-z0-9_-])"  # right boundary: not inside a longer token
 
 @dataclass(frozen=True, slots=True)
 class _Kind:
-    """A kind of secret: literal substrings one of which must occur (a C-speed prefilter that
-    skips the regex on almost every text), and the patterns, which begin with a literal so the
-    regex engine can search for it. ``token``: the match must not continue a longer token on
+    """A kind of secret: literal substrings one of which must occur, in any case (a prefilter
+    that skips the regexes on almost every text), and the patterns, which begin with a literal
+    so the regex engine can search for it. ``token``: the match must not continue a longer token on
     its left (checked after the match: a leading lookbehind would defeat the literal search)."""
 
     needles: tuple[str, ...]
     patterns: tuple[re.Pattern[str], ...]
-    fold_case: bool = False
     token: bool = True
     value_group: int = 0  # the secret is this group (assignments: the value, not the name)
 
@@ -48,7 +49,7 @@ KINDS: dict[str, _Kind] = {
     "aws_secret_key": _Kind(
         ("aws",),
         (re.compile(r"(?i)aws.{0,20}?(?:secret|private).{0,20}?['\"=:\s]+([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),),
-        fold_case=True, token=False, value_group=1,
+        token=False, value_group=1,
     ),
     "github_token": _Kind(
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
@@ -100,7 +101,7 @@ KINDS: dict[str, _Kind] = {
             r"auth[_-]?token|client[_-]?secret|private[_-]?key)[\"']?\s*[:=]\s*[\"']?"
             r"([^\s\"',;]{8,128})"
         ),),
-        fold_case=True, token=False, value_group=1,
+        token=False, value_group=1,
     ),
 }  # fmt: skip
 
@@ -118,22 +119,31 @@ class SecretsCheck:
     def __init__(self, kinds: Sequence[str], min_entropy: float = 3.0) -> None:
         self._kinds = [(name, KINDS[name]) for name in kinds]
         self.min_entropy = min_entropy
+        # One Aho-Corasick pass over the lower-cased text finds which kinds' needles occur;
+        # only those kinds' regexes run (the regexes decide, with their own case rules).
+        self._needles = ahocorasick.Automaton()
+        owners: dict[str, set[str]] = {}
+        for name, kind in self._kinds:
+            for needle in kind.needles:
+                owners.setdefault(needle.lower(), set()).add(name)
+        for needle, names in owners.items():
+            self._needles.add_word(needle, frozenset(names))
+        self._needles.make_automaton()
 
     @classmethod
     def from_config(cls, config: SecretsStep, base_dir: Path) -> SecretsCheck:
         return cls(config.kinds, config.min_entropy)
 
     def scan(self, text: str, context: CheckContext) -> Sequence[Detection]:
+        present: set[str] = set()
+        for _, names in self._needles.iter(text.lower()):
+            present |= names
+        if not present:
+            return ()
         found: list[Detection] = []
         taken: list[tuple[int, int]] = []
-        lowered: str | None = None
         for name, kind in self._kinds:
-            if kind.fold_case:
-                lowered = text.lower() if lowered is None else lowered
-                haystack = lowered
-            else:
-                haystack = text
-            if not any(needle in haystack for needle in kind.needles):
+            if name not in present:
                 continue
             for pattern in kind.patterns:
                 for m in pattern.finditer(text):
