@@ -44,6 +44,7 @@ class _Step:
     is_async: bool
     tier: int
     max_rank: int  # max_verdict's rank, an int for the hot path
+    modality: str  # "text" or "image": the content the check reads
     always_runs: bool  # redact and log steps produce text and audit records, not a verdict
 
 
@@ -77,6 +78,7 @@ def _compile(policy: Policy) -> list[_Step]:
                 tier=getattr(check, "tier", 1 if is_async else 0),
                 max_rank=getattr(check, "max_verdict", action.verdict).rank,
                 always_runs=action in (Action.REDACT, Action.LOG),
+                modality=str(getattr(check, "modality", "text")),
             )
         )
     if problems:
@@ -90,7 +92,11 @@ class Engine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._steps = _compile(policy)
-        self._plan = {d: tuple(s for s in self._steps if d in s.applies_to) for d in Direction}
+        self._plan = {
+            (d, m): tuple(s for s in self._steps if d in s.applies_to and s.modality == m)
+            for d in Direction
+            for m in ("text", "image")
+        }
         self._run_all = policy.defaults.run_all
         self._contexts = {d: CheckContext(direction=d) for d in Direction}
         self._needs_loop = any(step.is_async for step in self._steps)
@@ -111,27 +117,38 @@ class Engine:
 
     def check(
         self,
-        text: str,
+        content: str | bytes,
         *,
         direction: Direction | str = Direction.INPUT,
         prompt: str | None = None,
     ) -> Decision:
-        """Evaluate ``text`` (sync). ``prompt`` gives output checks the input they answer."""
-        coro = self.acheck(text, direction=direction, prompt=prompt)
+        """Evaluate text (``str``) or an image (encoded ``bytes``: PNG, JPEG, ...), sync.
+
+        ``prompt`` gives output checks the input they answer. Rule checks apply to text; an
+        image goes only to the steps of image classifiers.
+        """
+        coro = self.acheck(content, direction=direction, prompt=prompt)
         if self._loop is None:
             return drive(coro)
         return self._loop.run(coro)
 
     async def acheck(
         self,
-        text: str,
+        content: str | bytes,
         *,
         direction: Direction | str = Direction.INPUT,
         prompt: str | None = None,
     ) -> Decision:
-        """Evaluate ``text`` (async). Rules run inline; ML steps run off the event loop."""
-        if not isinstance(text, str):
-            raise InputError(f"content must be str, not {type(text).__name__}")
+        """Evaluate text or image bytes (async). Rules run inline; ML steps off the event loop."""
+        if isinstance(content, str):
+            modality = "text"
+        elif isinstance(content, bytes | bytearray | memoryview):
+            content, modality = bytes(content), "image"
+        else:
+            raise InputError(
+                f"content must be str (text) or bytes (an image), not {type(content).__name__}"
+            )
+        text = content
         if direction.__class__ is not Direction:
             direction = Direction(direction)
         context = (
@@ -147,7 +164,7 @@ class Engine:
         timings: dict[str, float] = {}
         skipped: list[str] = []
         redactions: list[tuple[tuple[int, int], str]] = []
-        for step in self._plan[direction]:
+        for step in self._plan[direction, modality]:
             if not run_all and (rank == 2 or (step.max_rank <= rank and not step.always_runs)):
                 skipped.append(step.id)
                 continue

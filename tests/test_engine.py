@@ -83,7 +83,12 @@ def test_decision_is_frozen_and_serialisable(engine):
 
 def test_non_text_content_is_an_input_error(engine):
     with pytest.raises(InputError, match="must be str"):
-        engine.check(b"bytes")  # type: ignore[arg-type]
+        engine.check(42)  # type: ignore[arg-type]
+
+
+def test_image_bytes_skip_text_rules(engine):
+    decision = engine.check(b"\x89PNG\r\n\x1a\n forbidden")
+    assert decision.allowed and decision.timings_ms == {} and decision.redacted_text is None
 
 
 def test_disabled_steps_never_run(make_engine):
