@@ -14,10 +14,11 @@ import asyncio
 import logging
 import os
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from guardrails._loop import LoopThread, drive
 from guardrails.decision import Action, Decision, Direction, Finding, Verdict
@@ -26,9 +27,10 @@ from guardrails.policy.loader import load_policy, policy_from_string
 from guardrails.policy.schema import LocatedValueError, Policy
 from guardrails.rules.base import CheckContext, Detection, ScanResult, resolve_check
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "apply_redactions", "replacement_for"]
 
 logger = logging.getLogger("guardrails")
+T = TypeVar("T")
 _NO_SCORES: MappingProxyType[str, Any] = MappingProxyType({})
 
 
@@ -127,7 +129,11 @@ class Engine:
         ``prompt`` gives output checks the input they answer. Rule checks apply to text; an
         image goes only to the steps of image classifiers.
         """
-        coro = self.acheck(content, direction=direction, prompt=prompt)
+        return self.run_sync(self.acheck(content, direction=direction, prompt=prompt))
+
+    def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine that awaits this engine from sync code: directly for rules-only
+        policies (no event loop), else on the engine's private loop thread."""
         if self._loop is None:
             return drive(coro)
         return self._loop.run(coro)
@@ -186,16 +192,13 @@ class Engine:
                 if finding.verdict.rank > rank:
                     verdict, rank = finding.verdict, finding.verdict.rank
                 if finding.action is Action.REDACT and finding.span is not None:
-                    replacement = detection.replacement
-                    if replacement is None:
-                        replacement = f"[{finding.label.upper()}]"
-                    redactions.append((finding.span, replacement))
+                    redactions.append((finding.span, replacement_for(finding)))
         return Decision(
             verdict=verdict,
             findings=tuple(findings),
             direction=direction,
             policy=self.policy.name,
-            redacted_text=_redact(text, redactions) if redactions else None,
+            redacted_text=apply_redactions(text, redactions) if redactions else None,
             scores=(
                 MappingProxyType({k: MappingProxyType(v) for k, v in scores.items()})
                 if scores
@@ -250,7 +253,12 @@ def _finding(step: _Step, detection: Detection) -> Finding:
     )
 
 
-def _redact(text: str, redactions: list[tuple[tuple[int, int], str]]) -> str:
+def replacement_for(finding: Finding) -> str:
+    """What redaction puts in place of a finding: ``[LABEL]``; invisible characters go."""
+    return "" if finding.kind == "invisible" else f"[{finding.label.upper()}]"
+
+
+def apply_redactions(text: str, redactions: list[tuple[tuple[int, int], str]]) -> str:
     """Replace each span with its replacement. Overlapping spans merge into their union, named
     by the longest span starting first: redaction errs on hiding too much, never too little."""
     pieces: list[str] = []

@@ -29,7 +29,7 @@ class Detection:
     """Something a check found. ``span`` indexes the scanned text; the text itself is not kept.
 
     ``action`` overrides the step's action (used by ML steps whose per-label thresholds say flag
-    or block); ``replacement`` is what redaction puts in place of the span (default ``[LABEL]``).
+    or block).
     """
 
     label: str
@@ -39,7 +39,6 @@ class Detection:
     action: Action | None = None
     detail: str = ""
     evidence: tuple[str, ...] = ()
-    replacement: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

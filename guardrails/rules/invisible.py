@@ -54,7 +54,6 @@ class InvisibleCheck:
                 label=m.lastgroup or "invisible",
                 span=m.span(),
                 detail=f"{m.end() - m.start()} character(s) U+{ord(m.group()[0]):04X}...",
-                replacement="",
             )
             for m in self._pattern.finditer(text)
         ]
