@@ -162,6 +162,28 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+    except ImportError as exc:
+        raise _Failure(
+            f"serve needs the 'server' extra: pip install 'guardrails-middleware[server]' ({exc})",
+            EXIT_CONFIG,
+        ) from exc
+    from guardrails.server import create_app
+
+    app = create_app(
+        args.policy,
+        audit=args.audit_log,
+        shadow=args.shadow,
+        watch=args.watch,
+        sighup=True,
+        max_body=args.max_body,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="guardrails", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -191,6 +213,20 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("files", nargs="+")
     test.add_argument("--verbose", "-v", action="store_true")
     test.set_defaults(handler=cmd_test)
+
+    serve = commands.add_parser("serve", help="run the moderation service (uvicorn)")
+    serve.add_argument("--policy", "-p", required=True)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--audit-log", help="append one JSON line per decision to this file")
+    serve.add_argument("--shadow", action="store_true", help="evaluate and log, never enforce")
+    serve.add_argument(
+        "--watch", action=argparse.BooleanOptionalAction, default=True,
+        help="reload the policy when its files change (SIGHUP always reloads)",
+    )  # fmt: skip
+    serve.add_argument("--max-body", type=int, default=8 << 20, help="bytes per request")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=cmd_serve)
 
     try:
         from guardrails.cli_ml import add_ml_commands

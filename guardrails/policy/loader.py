@@ -7,6 +7,7 @@ line of every key so that a pydantic error location maps back to the line a pers
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -40,6 +41,7 @@ class Source:
     path: Path | None = None
     lines: dict[Loc, int] = field(default_factory=dict)
     data: Any = None
+    digest: str = ""  # sha256 of the policy text: the version an audit record names
 
     def line_of(self, loc: Loc) -> int:
         """The line of ``loc``, or of its nearest ancestor present in the document."""
@@ -86,7 +88,12 @@ def policy_from_string(
     path: Path | None = None,
 ) -> Policy:
     """Validate a policy given as YAML text. Relative files resolve against ``base_dir``."""
-    source = Source(name=name, base_dir=Path(base_dir or Path.cwd()), path=path)
+    source = Source(
+        name=name,
+        base_dir=Path(base_dir or Path.cwd()),
+        path=path,
+        digest=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+    )
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

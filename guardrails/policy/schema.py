@@ -18,7 +18,15 @@ from guardrails.policy.steps import (
     UrlsStep,
 )
 
-__all__ = ["Defaults", "Expectation", "LocatedValueError", "Policy", "PolicyTest", "Step"]
+__all__ = [
+    "AuditSettings",
+    "Defaults",
+    "Expectation",
+    "LocatedValueError",
+    "Policy",
+    "PolicyTest",
+    "Step",
+]
 
 Loc = tuple[str | int, ...]
 
@@ -52,6 +60,18 @@ class Defaults(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """What the audit log may keep of the content itself."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    log_content: bool = Field(
+        False,
+        description="keep the content in audit records, with every finding's span masked "
+        "(so a caught secret or e-mail address is never written to the log)",
+    )
+
+
 class Expectation(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -82,6 +102,7 @@ class Policy(BaseModel):
     name: str = Field(..., min_length=1)
     description: str = ""
     defaults: Defaults = Field(default_factory=Defaults)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     steps: list[Step] = Field(default_factory=list)
     tests: list[PolicyTest] = Field(default_factory=list)
 
@@ -101,6 +122,11 @@ class Policy(BaseModel):
                     ("tests", i, "expect", "step"),
                 )
         return self
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the policy text (empty for a policy built in code)."""
+        return self._source.digest if self._source is not None else ""
 
     @property
     def source(self) -> Any:

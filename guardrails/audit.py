@@ -1,0 +1,100 @@
+"""The audit log: one JSON line per decision, safe to keep.
+
+A record has the time, route, direction, verdict, every finding (step, label, action, score,
+threshold, span: never the matched text), the ML scores, the policy name and the sha256 of its
+file, the latency and whether enforcement was off (shadow mode). The content itself is written
+only if the policy says ``audit: {log_content: true}``, and then with every finding's span
+masked, so a caught secret never reaches the log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from guardrails.decision import Decision
+from guardrails.engine import apply_redactions
+
+__all__ = ["AuditLog", "audit_record", "masked_content"]
+
+
+def masked_content(text: str, decision: Decision) -> str:
+    """``text`` with every finding's span, whatever its action, replaced by ``[LABEL]``."""
+    spans = [(f.span, f"[{f.label.upper()}]") for f in decision.findings if f.span is not None]
+    return apply_redactions(text, spans) if spans else text
+
+
+def audit_record(
+    decision: Decision,
+    *,
+    content: str | bytes | None = None,
+    log_content: bool = False,
+    route: str | None = None,
+    policy_digest: str = "",
+    elapsed_ms: float | None = None,
+    shadow: bool = False,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "route": route,
+        "direction": decision.direction.value,
+        "verdict": decision.verdict.value,
+        "policy": decision.policy,
+        "policy_sha256": policy_digest,
+        "steps": list(decision.steps),
+        "findings": [f.to_dict() for f in decision.findings],
+    }
+    if decision.scores:
+        record["scores"] = decision.to_dict()["scores"]
+    if elapsed_ms is not None:
+        record["elapsed_ms"] = round(elapsed_ms, 3)
+    if shadow:
+        record["shadow"] = True
+    if log_content and isinstance(content, str):
+        record["content"] = masked_content(content, decision)
+    elif log_content and isinstance(content, bytes):
+        record["content_bytes"] = len(content)
+    return record
+
+
+class AuditLog:
+    """Appends records to a JSONL file (or any text stream); thread-safe, one write per line.
+
+    ``reopen()`` (e.g. after logrotate moved the file, on SIGHUP) starts a new file.
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
+        self._lock = threading.Lock()
+        self._path = None if hasattr(target, "write") else Path(target)  # type: ignore[arg-type]
+        self._stream: IO[str] = target if self._path is None else self._open()  # type: ignore[assignment]
+
+    def _open(self) -> IO[str]:
+        path = self._path or Path(os.devnull)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "a", encoding="utf-8", buffering=1)
+
+    def record(self, decision: Decision, **fields: Any) -> dict[str, Any]:
+        """Write one record (see :func:`audit_record` for the fields) and return it."""
+        record = audit_record(decision, **fields)
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            self._stream.write(line)
+        return record
+
+    def reopen(self) -> None:
+        if self._path is None:
+            return
+        with self._lock:
+            self._stream.close()
+            self._stream = self._open()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._path is not None:
+                self._stream.close()
+            else:
+                self._stream.flush()
