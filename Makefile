@@ -17,7 +17,7 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 
 $(VENV)/.full: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[ml,vision,server,dev]'
+	$(BIN)/pip install -q -e '.[ml,vision,server,ray,dev]'
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core

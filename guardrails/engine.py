@@ -131,6 +131,33 @@ class Engine:
         """
         return self.run_sync(self.acheck(content, direction=direction, prompt=prompt))
 
+    def check_many(
+        self,
+        contents: list[str | bytes],
+        *,
+        direction: Direction | str = Direction.INPUT,
+        prompt: str | None = None,
+    ) -> list[Decision]:
+        """Evaluate a batch (sync). ML steps see the items together, so they share forward
+        passes; rules-only policies just loop."""
+        if self._loop is None:
+            return [drive(self.acheck(c, direction=direction, prompt=prompt)) for c in contents]
+        return self._loop.run(self.acheck_many(contents, direction=direction, prompt=prompt))
+
+    async def acheck_many(
+        self,
+        contents: list[str | bytes],
+        *,
+        direction: Direction | str = Direction.INPUT,
+        prompt: str | None = None,
+    ) -> list[Decision]:
+        """Evaluate a batch concurrently (async)."""
+        return list(
+            await asyncio.gather(
+                *(self.acheck(c, direction=direction, prompt=prompt) for c in contents)
+            )
+        )
+
     def run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine that awaits this engine from sync code: directly for rules-only
         policies (no event loop), else on the engine's private loop thread."""
