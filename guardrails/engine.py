@@ -14,7 +14,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from guardrails._loop import LoopThread, drive
 from guardrails.decision import Action, Decision, Direction, Finding, Verdict
-from guardrails.errors import InputError, PolicyError
+from guardrails.errors import GuardrailsError, InputError, PolicyError
 from guardrails.policy.loader import load_policy, policy_from_string
 from guardrails.policy.schema import LocatedValueError, Policy
 from guardrails.rules.base import CheckContext, Detection, ScanResult, resolve_check
@@ -50,7 +50,7 @@ class _Step:
     always_runs: bool  # redact and log steps produce text and audit records, not a verdict
 
 
-def _compile(policy: Policy) -> list[_Step]:
+def _compile(policy: Policy, hub: Callable[[], Any]) -> list[_Step]:
     source = policy.source
     base_dir = source.base_dir if source is not None else Path.cwd()
     problems: list[str] = []
@@ -58,14 +58,18 @@ def _compile(policy: Policy) -> list[_Step]:
     for index, config in enumerate(policy.steps):
         if not config.enabled:
             continue
+        action = policy.action_of(config)
         try:
-            check = resolve_check(config.kind).from_config(config, base_dir)
-        except (LocatedValueError, ValueError, OSError) as exc:
+            implementation = resolve_check(config.kind)
+            if getattr(implementation, "tier", 0) >= 1:  # ML: shares the engine's embedders
+                check = implementation.from_config(config, base_dir, hub=hub(), action=action)
+            else:
+                check = implementation.from_config(config, base_dir)
+        except (LocatedValueError, ValueError, OSError, GuardrailsError) as exc:
             loc = ("steps", index, *getattr(exc, "loc", ()))
             where = source.problem(loc, str(exc)) if source else f"step '{config.id}': {exc}"
             problems.append(where)
             continue
-        action = policy.action_of(config)
         is_async = hasattr(check, "ascan")
         steps.append(
             _Step(
@@ -91,9 +95,13 @@ def _compile(policy: Policy) -> list[_Step]:
 class Engine:
     """A compiled policy. Immutable after construction and safe to share between requests."""
 
-    def __init__(self, policy: Policy) -> None:
+    def __init__(self, policy: Policy, *, embedders: Sequence[Any] = ()) -> None:
+        """``embedders``: already loaded embedders to use wherever a step's model names the
+        same config (instead of loading another copy)."""
         self.policy = policy
-        self._steps = _compile(policy)
+        self._embedders = tuple(embedders)
+        self.hub: Any = None  # the EmbeddingHub, made only if a step needs a model
+        self._steps = _compile(policy, self._hub)
         self._plan = {
             (d, m): tuple(s for s in self._steps if d in s.applies_to and s.modality == m)
             for d in Direction
@@ -104,13 +112,22 @@ class Engine:
         self._needs_loop = any(step.is_async for step in self._steps)
         self._loop = LoopThread() if self._needs_loop else None
 
-    @classmethod
-    def from_path(cls, path: str | os.PathLike[str]) -> Engine:
-        return cls(load_policy(path))
+    def _hub(self) -> Any:
+        if self.hub is None:
+            from guardrails.layers.base import EmbeddingHub
+
+            self.hub = EmbeddingHub(self._embedders)
+        return self.hub
 
     @classmethod
-    def from_string(cls, text: str, *, base_dir: str | os.PathLike[str] | None = None) -> Engine:
-        return cls(policy_from_string(text, base_dir=base_dir))
+    def from_path(cls, path: str | os.PathLike[str], **options: Any) -> Engine:
+        return cls(load_policy(path), **options)
+
+    @classmethod
+    def from_string(
+        cls, text: str, *, base_dir: str | os.PathLike[str] | None = None, **options: Any
+    ) -> Engine:
+        return cls(policy_from_string(text, base_dir=base_dir), **options)
 
     @property
     def step_ids(self) -> tuple[str, ...]:
@@ -261,7 +278,9 @@ class Engine:
         )
 
     def close(self) -> None:
-        """Stop the private event loop used by sync callers of ML policies, if any."""
+        """Stop the batchers and the private event loop used by sync callers, if any."""
+        if self.hub is not None:
+            self.hub.close()
         if self._loop is not None:
             self._loop.close()
 

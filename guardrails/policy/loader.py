@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from guardrails.errors import PolicyError
 from guardrails.policy.schema import LocatedValueError, Policy
-from guardrails.policy.steps import RULE_STEPS
+from guardrails.policy.steps import ML_STEPS, RULE_STEPS
 
 __all__ = ["LocatedValueError", "Source", "load_policy", "policy_from_string"]
 
@@ -28,7 +28,7 @@ Loc = tuple[str | int, ...]
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 _STEP_MODELS: dict[str, type[BaseModel]] = {
     m.model_fields["kind"].annotation.__args__[0]: m
-    for m in RULE_STEPS  # type: ignore[union-attr]
+    for m in (*RULE_STEPS, *ML_STEPS)  # type: ignore[union-attr]
 }
 
 

@@ -8,13 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from guardrails.decision import Action, Direction, Verdict
 from guardrails.policy.steps import (
+    ClassifierStep,
     ErrorMode,
+    HfClassifierStep,
     InvisibleStep,
     KeywordsStep,
     LengthStep,
     PiiStep,
     RegexStep,
     SecretsStep,
+    SemanticStep,
     UrlsStep,
 )
 
@@ -40,7 +43,16 @@ class LocatedValueError(ValueError):
 
 
 Step = Annotated[
-    KeywordsStep | RegexStep | PiiStep | SecretsStep | LengthStep | InvisibleStep | UrlsStep,
+    KeywordsStep
+    | RegexStep
+    | PiiStep
+    | SecretsStep
+    | LengthStep
+    | InvisibleStep
+    | UrlsStep
+    | ClassifierStep
+    | HfClassifierStep
+    | SemanticStep,
     Field(discriminator="kind"),
 ]
 

@@ -6,7 +6,7 @@ The implementations are resolved from ``kind`` in :mod:`guardrails.rules` when a
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -21,7 +21,9 @@ __all__ = [
     "RegexPattern",
     "RegexStep",
     "SecretsStep",
+    "SemanticStep",
     "StepBase",
+    "Threshold",
     "UrlsStep",
 ]
 
@@ -231,3 +233,102 @@ RULE_STEPS = (
     InvisibleStep,
     UrlsStep,
 )
+
+
+class Threshold(BaseModel):
+    """A label's probability at or above ``flag`` flags, at or above ``block`` blocks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flag: float | None = Field(None, ge=0, le=1)
+    block: float | None = Field(None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Threshold:
+        if self.flag is None and self.block is None:
+            raise ValueError("give flag, block or both (probabilities in 0..1)")
+        if self.flag is not None and self.block is not None and self.flag > self.block:
+            raise ValueError(f"flag ({self.flag}) must not be above block ({self.block})")
+        return self
+
+
+class MLStepBase(StepBase):
+    """Fields every ML step has: per-label thresholds and how the model is shared."""
+
+    thresholds: dict[str, Threshold] = Field(
+        default_factory=dict, description="per label: {flag: p, block: p}"
+    )
+    default_threshold: Threshold | None = Field(
+        None,
+        description="for labels not in `thresholds` (default: the step's action at 0.5)",
+    )
+    ignore: list[str] = Field(
+        default_factory=list, description="labels that never act (e.g. neither, benign)"
+    )
+    max_batch_size: int = Field(32, ge=1, le=1024, description="items per forward pass")
+    max_wait_ms: float = Field(
+        5.0, ge=0, le=1000, description="how long a pass waits for more items"
+    )
+    cache_size: int = Field(4096, ge=0, description="embeddings kept (LRU by content hash)")
+
+    @model_validator(mode="after")
+    def _no_redact(self) -> MLStepBase:
+        if self.action is not None and self.action.value == "redact":
+            raise ValueError("an ML step cannot redact: use block, flag or log")
+        return self
+
+
+class ClassifierStep(MLStepBase):
+    """A trained embedding classifier (centroid, knn, setfit) saved with ``guardrails train``."""
+
+    kind: Literal["classifier"]
+    model: str = Field(
+        ...,
+        description="a saved classifier directory (relative to the policy) or a registered id",
+    )
+    evidence: int = Field(3, ge=0, le=20, description="nearest training examples to report")
+
+
+class HfClassifierStep(MLStepBase):
+    """A Hugging Face sequence-classification model with ``id2label`` in its config."""
+
+    kind: Literal["hf_classifier"]
+    model: str = Field(..., description="a local model directory or a hub id")
+    revision: str | None = None
+    max_length: int | None = Field(None, ge=8, description="tokens per window")
+    stride: int = Field(64, ge=0, description="tokens shared by consecutive windows")
+
+
+class SemanticStep(MLStepBase):
+    """Zero-shot labels written as text descriptions, scored by similarity and calibrated per
+    label against ordinary text, so one threshold means one false-positive rate for all."""
+
+    kind: Literal["semantic"]
+    embedder: dict[str, Any] | str = Field(
+        "minilm", description="a text embedder config, e.g. minilm or {text: {model: ...}}"
+    )
+    labels: dict[str, list[str]] = Field(
+        ..., min_length=1, description="label -> one or more descriptions of what it covers"
+    )
+    examples: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="label -> a few example texts (nearest one is reported as evidence)",
+    )
+    background: str | None = Field(
+        None,
+        description="a file of ordinary text, one per line, to calibrate against "
+        "(default: the set shipped with guardrails)",
+    )
+
+    @model_validator(mode="after")
+    def _known_example_labels(self) -> SemanticStep:
+        unknown = sorted(set(self.examples) - set(self.labels))
+        if unknown:
+            raise ValueError(f"examples for labels with no description: {unknown}")
+        empty = [label for label, texts in self.labels.items() if not texts]
+        if empty:
+            raise ValueError(f"labels with no description: {empty}")
+        return self
+
+
+ML_STEPS = (ClassifierStep, HfClassifierStep, SemanticStep)

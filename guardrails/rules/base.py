@@ -77,6 +77,9 @@ CHECKS: Mapping[str, str] = {
     "length": "guardrails.rules.length:LengthCheck",
     "invisible": "guardrails.rules.invisible:InvisibleCheck",
     "urls": "guardrails.rules.urls:UrlCheck",
+    "classifier": "guardrails.layers.classifier:ClassifierLayer",
+    "hf_classifier": "guardrails.layers.hf:HfLayer",
+    "semantic": "guardrails.layers.semantic:SemanticLayer",
 }
 """``kind`` -> ``"module:attr"`` of its implementation, imported only when a policy uses it."""
 
