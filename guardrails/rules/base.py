@@ -6,7 +6,7 @@ them into findings with the step's action (block / flag / redact / log).
 
 from __future__ import annotations
 
-import importlib
+import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +84,5 @@ CHECKS: Mapping[str, str] = {
 """``kind`` -> ``"module:attr"`` of its implementation, imported only when a policy uses it."""
 
 
-def resolve_check(kind: str) -> type:
-    target = CHECKS[kind]
-    module_name, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+def resolve_check(kind: str) -> Any:
+    return pkgutil.resolve_name(CHECKS[kind])
