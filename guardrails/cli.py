@@ -162,6 +162,54 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from guardrails.training.calibrate import (
+        Target,
+        calibrate_step,
+        plot_curves,
+        write_thresholds,
+    )
+    from guardrails.training.policy_eval import read_rows
+
+    try:
+        target = Target.parse(args.target)
+    except ValueError as exc:
+        raise _Failure(str(exc), EXIT_USAGE) from exc
+    engine = _engine(args.policy)
+    rows = read_rows(args.data)
+    pairs = [
+        (row["text"], tuple(row["label"]) if isinstance(row["label"], list) else (row["label"],))
+        for row in rows
+    ]
+    chosen = calibrate_step(engine, args.step, pairs, target)
+    config = engine.policy.step(args.step)
+    level = args.level or ("flag" if engine.policy.action_of(config).value == "flag" else "block")
+    print(f"{'label':<20} {'threshold':>9} {'precision':>9} {'recall':>7} {'f1':>6} {'n+':>5}")
+    for item in chosen:
+        shown = f"{item.threshold:.4f}" if item.threshold is not None else "n/a"
+        print(
+            f"{item.label:<20} {shown:>9} {item.precision:>9.3f} {item.recall:>7.3f} "
+            f"{item.f1:>6.3f} {item.support:>5}"
+        )
+    unreachable = [i.label for i in chosen if i.threshold is None]
+    if unreachable:
+        print(f"target {args.target} not reachable for: {', '.join(unreachable)}", file=sys.stderr)
+    if args.plots:
+        for path in plot_curves(chosen, Path(args.plots), args.step):
+            print(f"wrote {path}", file=sys.stderr)
+    if args.write:
+        write_thresholds(Path(args.policy), args.step, chosen, level)
+        _engine(args.policy)  # the edited policy must still load
+        print(f"wrote thresholds ({level}) into {args.policy}", file=sys.stderr)
+    else:
+        print(f"\n# {args.step}: thresholds for {args.policy} (or pass --write)")
+        print("thresholds:")
+        for item in chosen:
+            if item.threshold is not None:
+                print(f"  {item.label}: {{{level}: {item.threshold}}}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -213,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("files", nargs="+")
     test.add_argument("--verbose", "-v", action="store_true")
     test.set_defaults(handler=cmd_test)
+
+    calibrate = commands.add_parser("calibrate", help="choose an ML step's thresholds from data")
+    calibrate.add_argument("--policy", "-p", required=True)
+    calibrate.add_argument("--step", required=True, help="id of the ML step")
+    calibrate.add_argument("--data", required=True, help="labelled JSONL (text, label)")
+    calibrate.add_argument("--target", default="precision=0.95", help="precision=P, recall=R or f1")
+    calibrate.add_argument("--level", choices=["flag", "block"], help="default: the step's action")
+    calibrate.add_argument("--write", action="store_true", help="edit the policy file in place")
+    calibrate.add_argument("--plots", help="folder for one precision-recall PNG per label")
+    calibrate.set_defaults(handler=cmd_calibrate)
 
     serve = commands.add_parser("serve", help="run the moderation service (uvicorn)")
     serve.add_argument("--policy", "-p", required=True)
