@@ -34,9 +34,9 @@ def test_choose_threshold_meets_the_target():
             assert r >= 0.8
         if target.metric == "f1":
             assert f1[index] == f1.max()
-    assert (
-        choose_threshold(np.array([1, 0]), np.array([0.2, 0.9]), Target("precision", 1.0))[0] == 1
-    )
+    perfect = Target("precision", 1.0)
+    assert choose_threshold(np.array([1, 0]), np.array([0.9, 0.2]), perfect)[0] == 0
+    assert choose_threshold(np.array([1, 0]), np.array([0.2, 0.9]), perfect)[0] is None
 
 
 POLICY = """\
