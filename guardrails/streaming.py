@@ -46,10 +46,10 @@ class StreamChecker:
             return ""
         hold = self.window // 2 if self.hold is None else self.hold
         limit = len(self._pending) - hold
-        if len(self._pending) >= 4 * self.window:  # one endless "word": cut anyway
-            limit = len(self._pending) - hold
-            return await self._release(max(_last_boundary(self._pending, limit), limit))
-        return await self._release(_last_boundary(self._pending, limit))
+        cut = _last_boundary(self._pending, limit)
+        if cut == 0 and len(self._pending) >= 4 * self.window:
+            cut = limit  # one endless "word" (no whitespace at all): cut it anyway
+        return await self._release(cut)
 
     async def close(self) -> str:
         """End of stream: check and release everything still held back."""

@@ -1,0 +1,342 @@
+"""Saved classifiers: a directory of ``manifest.json`` plus safetensors (and hnswlib's index).
+
+Layout of a saved classifier (``format_version`` 1)::
+
+    my-model/
+      manifest.json          what the directory holds; written last, so its presence means done
+      *.safetensors          every array (centroids, vectors, head weights, encoder body)
+      index.bin              knn only: hnswlib's own index file
+
+``manifest.json`` records: ``format_version``, ``family`` (``centroid`` | ``knn`` | ``setfit``),
+``labels``, ``multi_label``, ``embedder`` (the tagged config, ``{"text": {"model": ...}}``),
+``dimension``, ``training`` (:class:`TrainingInfo`), ``metrics`` at training time,
+``thresholds`` (per label, filled by calibration, may be ``null``), ``params`` (family options
+and fitted scalars) and ``files`` (every other file with its size and sha256, checked at load, so
+a truncated or corrupt file is named). There are no Python class paths in it: a family name is
+resolved by :func:`guardrails.classifiers.load_classifier` through a dict of lazy
+``"module:attr"`` strings. No pickle anywhere.
+
+A family's ``save`` calls :func:`save_arrays` for each array file and :func:`write_manifest`
+last; its ``load`` calls :func:`read_manifest` (which checks format, family, files and, when
+given, the embedder) then :func:`load_arrays`. Users call
+:func:`guardrails.classifiers.load_classifier`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from guardrails.embedders.base import (
+    Embedder,
+    EmbedderConfig,
+    TextEmbedderConfig,
+    embedder_config_from_dict,
+)
+from guardrails.errors import MissingDependency, ModelLoadError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MANIFEST_NAME",
+    "Manifest",
+    "TrainingInfo",
+    "check_embedder",
+    "describe_embedder",
+    "load_arrays",
+    "read_manifest",
+    "save_arrays",
+    "update_manifest",
+    "write_manifest",
+]
+
+FORMAT_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class TrainingInfo:
+    """Where a classifier came from: the data (path, sha256, size, per-label counts), the
+    command line and the seed if known, and the wall-clock seconds training took."""
+
+    source: str | None = None
+    sha256: str | None = None
+    size: int = 0
+    label_counts: Mapping[str, int] = field(default_factory=dict)
+    command: str | None = None
+    seed: int | None = None
+    seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        seconds = None if self.seconds is None else round(self.seconds, 3)
+        return asdict(self) | {"label_counts": dict(self.label_counts), "seconds": seconds}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainingInfo:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The content of ``manifest.json``. ``files`` lists the family's other files (relative
+    paths); :func:`write_manifest` records their sizes and hashes."""
+
+    family: str
+    labels: tuple[str, ...]
+    multi_label: bool
+    embedder: Mapping[str, Any]
+    dimension: int
+    params: Mapping[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+    training: TrainingInfo = field(default_factory=TrainingInfo)
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    thresholds: Mapping[str, Mapping[str, float]] | None = None
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def embedder_config(self) -> EmbedderConfig:
+        return embedder_config_from_dict(dict(self.embedder))
+
+    @classmethod
+    def of(
+        cls, classifier: Any, *, dimension: int, params: Mapping[str, Any], files: Sequence[str]
+    ) -> Manifest:
+        """The manifest of a classifier with the usual attributes (``family``, ``labels``,
+        ``multi_label``, ``embedder_config``, ``training``, ``metrics``, ``thresholds``)."""
+        return cls(
+            family=classifier.family,
+            labels=tuple(classifier.labels),
+            multi_label=classifier.multi_label,
+            embedder=classifier.embedder_config.to_dict(),
+            dimension=dimension,
+            params=params,
+            files=tuple(files),
+            training=classifier.training,
+            metrics=classifier.metrics,
+            thresholds=classifier.thresholds,
+        )
+
+    def provenance(self) -> dict[str, Any]:
+        """``training``, ``metrics`` and ``thresholds``, as keyword arguments for a loader."""
+        return {"training": self.training, "metrics": self.metrics, "thresholds": self.thresholds}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object, without ``files`` (which :func:`write_manifest` fills in)."""
+        return {
+            "format_version": self.format_version,
+            "family": self.family,
+            "labels": list(self.labels),
+            "multi_label": self.multi_label,
+            "embedder": dict(self.embedder),
+            "dimension": self.dimension,
+            "training": self.training.to_dict(),
+            "metrics": dict(self.metrics),
+            "thresholds": None if self.thresholds is None else dict(self.thresholds),
+            "params": dict(self.params),
+        }
+
+
+def describe_embedder(config: EmbedderConfig | Mapping[str, Any] | None) -> str:
+    """A short name for messages: ``text:minilm``, ``vision:dinov2(facebook/dinov2-small)``."""
+    if config is not None and not isinstance(config, EmbedderConfig):
+        config = embedder_config_from_dict(dict(config))
+    if config is None:
+        config = TextEmbedderConfig()
+    if isinstance(config, TextEmbedderConfig):
+        name = f"text:{config.model}"
+    else:
+        name = f"vision:{config.backbone}" + (f"({config.model})" if config.model else "")
+        if config.pooling != "cls":
+            name += f"[{config.pooling}]"
+    return name + (f"@{config.revision}" if config.revision else "")
+
+
+def _identity(config: EmbedderConfig) -> dict[str, Any]:
+    """The fields that change the vectors (batch size, long-text handling do not)."""
+    ignored = {"batch_size", "long_text", "stride", "max_length"}
+    return {"kind": type(config).__name__} | config.model_dump(exclude=ignored)
+
+
+def check_embedder(
+    manifest: Manifest, embedder: Embedder | EmbedderConfig | Mapping[str, Any], where: Path
+) -> None:
+    """Raise ModelLoadError unless ``embedder`` produces the vectors the classifier knows."""
+    wanted = embedder.config if isinstance(embedder, Embedder) else embedder
+    if not isinstance(wanted, EmbedderConfig):
+        wanted = embedder_config_from_dict(dict(wanted))
+    trained = manifest.embedder_config
+    if _identity(trained) != _identity(wanted):
+        raise ModelLoadError(
+            f"{where}: trained with {describe_embedder(trained)}, not {describe_embedder(wanted)}"
+        )
+    dimension = getattr(embedder, "dimension", None)
+    if isinstance(embedder, Embedder) and dimension != manifest.dimension:
+        raise ModelLoadError(
+            f"{where}: the classifier expects {manifest.dimension}-d vectors, "
+            f"the embedder gives {dimension}-d"
+        )
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def write_manifest(directory: str | Path, manifest: Manifest) -> Path:
+    """Write ``manifest.json`` (atomically, after every file in ``manifest.files``)."""
+    directory = Path(directory)
+    files = {}
+    for name in manifest.files:
+        path = directory / name
+        if not path.is_file():
+            raise ModelLoadError(f"{directory}: cannot record '{name}': it was not written")
+        files[name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    data = manifest.to_dict() | {"files": files}
+    target = directory / MANIFEST_NAME
+    _atomic_write(target, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    return target
+
+
+def _parse(directory: Path, data: Any) -> tuple[Manifest, dict[str, Any]]:
+    where = directory / MANIFEST_NAME
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{where}: expected a JSON object")
+    version = data.get("format_version")
+    if not isinstance(version, int):
+        raise ModelLoadError(f"{where}: no integer 'format_version'")
+    if version > FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{directory}: made by a newer guardrails (format {version} > {FORMAT_VERSION}); "
+            "upgrade guardrails to load it"
+        )
+    missing = [
+        k for k in ("family", "labels", "multi_label", "embedder", "dimension") if k not in data
+    ]
+    if missing:
+        raise ModelLoadError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
+    labels = data["labels"]
+    if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
+        raise ModelLoadError(f"{where}: 'labels' must be a non-empty list of strings")
+    try:
+        embedder_config_from_dict(data["embedder"])
+    except ValueError as exc:
+        raise ModelLoadError(f"{where}: {exc}") from exc
+    files = data.get("files") or {}
+    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
+        raise ModelLoadError(f"{where}: 'files' must map file names to their size and sha256")
+    manifest = Manifest(
+        family=str(data["family"]),
+        labels=tuple(labels),
+        multi_label=bool(data["multi_label"]),
+        embedder=data["embedder"],
+        dimension=int(data["dimension"]),
+        params=data.get("params") or {},
+        files=tuple(files),
+        training=TrainingInfo.from_dict(data.get("training") or {}),
+        metrics=data.get("metrics") or {},
+        thresholds=data.get("thresholds"),
+        format_version=version,
+    )
+    return manifest, files
+
+
+def read_manifest(
+    directory: str | Path,
+    *,
+    family: str | None = None,
+    embedder: Embedder | EmbedderConfig | Mapping[str, Any] | None = None,
+) -> Manifest:
+    """Read and check a saved classifier's manifest.
+
+    Raises ModelLoadError naming the directory or file when: there is no manifest, it is not
+    valid JSON, its format is newer than this guardrails, it holds another ``family``, a listed
+    file is missing, truncated or altered, or ``embedder`` differs from the one it was trained
+    with.
+    """
+    directory = Path(directory)
+    where = directory / MANIFEST_NAME
+    if not directory.is_dir():
+        raise ModelLoadError(f"{directory}: no such classifier directory")
+    try:
+        data = json.loads(where.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelLoadError(f"{directory}: not a saved classifier (no {MANIFEST_NAME})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"{where}: unreadable or corrupt ({exc})") from exc
+    manifest, files = _parse(directory, data)
+    if family is not None and manifest.family != family:
+        raise ModelLoadError(f"{directory}: holds a '{manifest.family}' classifier, not '{family}'")
+    for name, record in files.items():
+        path = directory / name
+        if not path.is_file():
+            raise ModelLoadError(f"{path}: missing (listed in {MANIFEST_NAME})")
+        if path.stat().st_size != record.get("bytes") or _sha256(path) != record.get("sha256"):
+            raise ModelLoadError(f"{path}: truncated or corrupt (size or sha256 differs)")
+    if embedder is not None:
+        check_embedder(manifest, embedder, directory)
+    return manifest
+
+
+def update_manifest(
+    directory: str | Path,
+    *,
+    thresholds: Mapping[str, Mapping[str, float]] | None = None,
+    metrics: Mapping[str, Any] | None = None,
+) -> Manifest:
+    """Set calibrated ``thresholds`` and/or merge ``metrics`` into a saved classifier."""
+    manifest = read_manifest(directory)
+    changes: dict[str, Any] = {}
+    if thresholds is not None:
+        changes["thresholds"] = dict(thresholds)
+    if metrics is not None:
+        changes["metrics"] = dict(manifest.metrics) | dict(metrics)
+    updated = replace(manifest, **changes)
+    write_manifest(directory, updated)
+    return updated
+
+
+def save_arrays(
+    path: str | Path, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None = None
+) -> Path:
+    """Write named numpy arrays to one safetensors file (atomically)."""
+    try:
+        from safetensors.numpy import save
+    except ImportError as exc:
+        raise MissingDependency("ml", "saving a classifier", exc) from exc
+    path = Path(path)
+    contiguous = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+    _atomic_write(path, save(contiguous, metadata=dict(metadata) if metadata else None))
+    return path
+
+
+def load_arrays(path: str | Path, names: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """Read a safetensors file; ModelLoadError naming the file if it is absent, corrupt or
+    lacks one of ``names``."""
+    try:
+        from safetensors.numpy import load
+    except ImportError as exc:
+        raise MissingDependency("ml", "loading a classifier", exc) from exc
+    path = Path(path)
+    try:
+        arrays = load(path.read_bytes())
+    except FileNotFoundError:
+        raise ModelLoadError(f"{path}: missing") from None
+    except Exception as exc:  # safetensors raises its own error type for every corruption
+        raise ModelLoadError(f"{path}: truncated or corrupt ({exc})") from exc
+    absent = [name for name in names if name not in arrays]
+    if absent:
+        raise ModelLoadError(f"{path}: lacks the array(s) {', '.join(absent)}")
+    return arrays

@@ -1,0 +1,225 @@
+"""The ML subcommands of ``guardrails``: ``train``, ``eval`` and ``predict``.
+
+``guardrails.cli`` calls :func:`add_ml_commands` on its subparsers. Every command prints JSON on
+stdout; a failure is one line on stderr and exit code 3 (usage) or 4 (model or data error).
+Importing this module imports no torch: each command imports what it needs when it runs.
+
+    guardrails train --family knn --data train.jsonl --out models/pi-knn [--embedder minilm]
+    guardrails eval --model models/pi-knn --data test.jsonl [--report reports/pi-knn]
+    guardrails predict --model models/pi-knn "ignore all previous instructions" --top-k 2
+    guardrails predict --model models/pets --image cat.jpg
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EXIT_DATA", "EXIT_USAGE", "add_ml_commands", "parse_embedder"]
+
+EXIT_USAGE, EXIT_DATA = 3, 4
+_FAMILY_OPTIONS = ("k", "search", "M", "ef_construction", "ef_search", "class_weight")
+
+
+class _Usage(Exception):
+    """A command-line mistake: exit code 3."""
+
+
+def parse_embedder(value: str | None) -> Any:
+    """``--embedder``: a JSON config, ``text:NAME`` / ``vision:BACKBONE``, or a text model."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.startswith("{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise _Usage(f"--embedder: invalid JSON ({exc.msg})") from exc
+    kind, sep, name = value.partition(":")
+    if sep and kind == "vision":
+        return {"vision": {"backbone": name}}
+    if sep and kind == "text":
+        return {"text": {"model": name}}
+    return {"text": {"model": value}}
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    return lines[0] + (f" (+{len(lines) - 1} more)" if len(lines) > 1 else "")
+
+
+def _run(command: Callable[[argparse.Namespace], dict[str, Any]]) -> Callable[..., int]:
+    def handler(args: argparse.Namespace) -> int:
+        from guardrails.errors import GuardrailsError
+
+        try:
+            payload = command(args)
+        except (_Usage, ValueError) as exc:
+            print(f"guardrails {args.command}: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_USAGE
+        except (GuardrailsError, OSError) as exc:
+            print(f"guardrails {args.command}: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_DATA
+        text = payload.pop("_text", None)
+        print(text if text is not None else json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+
+    return handler
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return args.progress if args.progress is not None else sys.stderr.isatty()
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from guardrails.training.dataset import load_dataset
+    from guardrails.training.trainers import train
+
+    options = {name: getattr(args, name) for name in _FAMILY_OPTIONS}
+    options = {name: value for name, value in options.items() if value is not None}
+    for item in args.option or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise _Usage(f"--option expects KEY=VALUE, got {item!r}")
+        try:
+            options[key.replace("-", "_")] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.replace("-", "_")] = raw
+    command = shlex.join(["guardrails", "train", *_train_argv(args)])
+    dataset = load_dataset(args.data)
+    classifier = train(
+        dataset,
+        family=args.family,
+        embedder=parse_embedder(args.embedder),
+        seed=args.seed,
+        progress=_progress(args),
+        command=command,
+        **options,
+    )
+    out = classifier.save(args.out)
+    info = getattr(classifier, "training", None)
+    return {
+        "model": str(out),
+        "family": classifier.family,
+        "labels": list(classifier.labels),
+        "multi_label": classifier.multi_label,
+        "size": len(dataset),
+        "seconds": getattr(info, "seconds", None),
+        "metrics": getattr(classifier, "metrics", {}),
+    }
+
+
+def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
+    if args.model is None:
+        raise _Usage("give --model DIR (a saved classifier)")
+    from guardrails.classifiers import load_classifier
+    from guardrails.training.dataset import load_dataset
+    from guardrails.training.evaluate import evaluate, write_report
+
+    classifier = load_classifier(args.model)
+    dataset = load_dataset(args.data)
+    if dataset.modality is not classifier.modality:
+        raise _Usage(
+            f"{args.data} holds {dataset.modality.value}, the model classifies "
+            f"{classifier.modality.value}"
+        )
+    result = evaluate(classifier, dataset, threshold=args.threshold, progress=_progress(args))
+    payload = {"model": args.model, "data": args.data} | result.to_dict()
+    if args.report:
+        payload["report"] = [str(path) for path in write_report(result, args.report)]
+    if args.format == "text":
+        payload["_text"] = result.format_table()
+    return payload
+
+
+def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
+    texts, images = list(args.text or []), list(args.image or [])
+    if bool(texts) == bool(images):
+        raise _Usage("give one or more TEXT arguments or --image PATH, not both")
+    if args.top_k < 1:
+        raise _Usage("--top-k must be at least 1")
+    from guardrails.classifiers import load_classifier
+    from guardrails.registry import check_modality
+
+    inputs: list[Any] = texts
+    if images:
+        inputs = [Path(path) for path in images]
+        missing = [str(path) for path in inputs if not path.is_file()]
+        if missing:
+            raise FileNotFoundError(f"no such image file: {', '.join(missing)}")
+    classifier = load_classifier(args.model)
+    check_modality(classifier, inputs)
+    predictions = classifier.predict(inputs, top_k=args.top_k)
+    rows = []
+    for item, prediction in zip(texts or images, predictions, strict=True):
+        labels = [
+            {"label": s.label, "probability": round(s.probability, 6)} for s in prediction.labels
+        ]
+        rows.append({"input": item, "labels": labels, "evidence": list(prediction.evidence)})
+    return {"model": args.model, "predictions": rows}
+
+
+def add_ml_commands(subparsers: Any) -> None:
+    """Add ``train``, ``eval`` and ``predict`` to an argparse subparsers action."""
+    train = subparsers.add_parser("train", help="train a classifier from a JSONL/CSV dataset")
+    train.add_argument("--family", choices=["centroid", "knn", "setfit"], default="centroid")
+    train.add_argument("--data", required=True, help="training data (JSONL or CSV)")
+    train.add_argument("--out", required=True, help="directory to save the classifier in")
+    train.add_argument("--embedder", help="JSON config, text:MODEL, vision:BACKBONE or a model")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--k", type=int, help="knn: neighbours that vote (default 10)")
+    train.add_argument("--search", choices=["auto", "exact", "hnsw"], help="knn search")
+    train.add_argument("--M", type=int, help="knn HNSW: links per node (default 16)")
+    train.add_argument("--ef-construction", type=int, help="knn HNSW build breadth (200)")
+    train.add_argument("--ef-search", type=int, help="knn HNSW query breadth (default 64)")
+    train.add_argument("--class-weight", choices=["balanced", "none"], help="centroid/knn")
+    train.add_argument(
+        "--option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="another family option (JSON value), e.g. epochs=2; repeatable",
+    )
+    _add_progress(train)
+    train.set_defaults(handler=_run(cmd_train))
+
+    ev = subparsers.add_parser("eval", help="evaluate a saved classifier on labelled data")
+    ev.add_argument("--model", help="saved classifier directory (or registered id)")
+    ev.add_argument("--data", required=True, help="test data (JSONL or CSV)")
+    ev.add_argument("--report", help="write metrics.json and PNG plots into this directory")
+    ev.add_argument("--threshold", type=float, default=0.5, help="multi-label decision cut")
+    ev.add_argument("--format", choices=["json", "text"], default="json")
+    _add_progress(ev)
+    ev.set_defaults(handler=_run(cmd_eval))
+
+    predict = subparsers.add_parser("predict", help="top-k labels for texts or images")
+    predict.add_argument("text", nargs="*", help="texts to classify")
+    predict.add_argument("--model", required=True, help="saved classifier directory (or id)")
+    predict.add_argument("--image", action="append", metavar="PATH", help="image (repeatable)")
+    predict.add_argument("--top-k", type=int, default=1)
+    predict.set_defaults(handler=_run(cmd_predict))
+
+
+def _add_progress(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )
+
+
+def _train_argv(args: argparse.Namespace) -> list[str]:
+    """The train command line, rebuilt from the parsed arguments (recorded in the manifest)."""
+    argv = ["--family", args.family, "--data", args.data, "--out", args.out]
+    for name in ("embedder", "seed", *_FAMILY_OPTIONS):
+        value = getattr(args, name, None)
+        if value is not None:
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    for item in args.option or []:
+        argv += ["--option", item]
+    return argv
