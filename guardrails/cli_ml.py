@@ -114,9 +114,47 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_eval_policy(args: argparse.Namespace) -> dict[str, Any]:
+    """A whole policy's verdicts against the rows' labels (see training/policy_eval.py)."""
+    from guardrails.decision import Verdict
+    from guardrails.engine import Engine
+    from guardrails.training.policy_eval import BENIGN_LABELS, evaluate_policy, read_rows
+
+    benign = frozenset(args.benign.split(",")) if args.benign else BENIGN_LABELS
+    engine = Engine.from_path(args.policy)
+    try:
+        report = evaluate_policy(
+            engine, read_rows(args.data), positive=Verdict(args.positive), benign_labels=benign
+        )
+    finally:
+        engine.close()
+    payload = {"policy": args.policy, "data": args.data, "positive": args.positive}
+    payload |= report.to_dict()
+    if args.report:
+        Path(args.report).mkdir(parents=True, exist_ok=True)
+        target = Path(args.report) / "policy_metrics.json"
+        target.write_text(json.dumps(payload, indent=2) + "\n")
+        payload["report"] = [str(target)]
+    if args.format == "text":
+        lines = [
+            f"rows {report.total} (harmful {report.harmful}, benign {report.benign}); "
+            f"positive = verdict >= {args.positive}",
+            f"precision {report.precision:.3f}  recall {report.recall:.3f}  f1 {report.f1:.3f}  "
+            f"false-positive rate on benign {report.false_positive_rate:.3f}",
+            "",
+            f"{'group':<44} {'rows':>5} {'hits':>5} {'rate':>6}",
+        ]
+        for key, group in report.by_group.items():
+            lines.append(f"{key:<44} {group['rows']:>5} {group['hits']:>5} {group['rate']:>6.3f}")
+        payload["_text"] = "\n".join(lines)
+    return payload
+
+
 def cmd_eval(args: argparse.Namespace) -> dict[str, Any]:
-    if args.model is None:
-        raise _Usage("give --model DIR (a saved classifier)")
+    if (args.model is None) == (args.policy is None):
+        raise _Usage("give --model DIR (a saved classifier) or --policy FILE (a whole policy)")
+    if args.policy is not None:
+        return cmd_eval_policy(args)
     from guardrails.classifiers import load_classifier
     from guardrails.training.dataset import load_dataset
     from guardrails.training.evaluate import evaluate, write_report
@@ -187,8 +225,16 @@ def add_ml_commands(subparsers: Any) -> None:
     _add_progress(train)
     train.set_defaults(handler=_run(cmd_train))
 
-    ev = subparsers.add_parser("eval", help="evaluate a saved classifier on labelled data")
+    ev = subparsers.add_parser("eval", help="evaluate a classifier or a whole policy on data")
     ev.add_argument("--model", help="saved classifier directory (or registered id)")
+    ev.add_argument("--policy", help="a policy file: score its verdicts against the labels")
+    ev.add_argument(
+        "--positive", choices=["flag", "block"], default="block",
+        help="--policy: the verdict that counts as catching a row (default block)",
+    )  # fmt: skip
+    ev.add_argument(
+        "--benign", help="--policy: comma-separated benign labels (default: benign, ...)"
+    )
     ev.add_argument("--data", required=True, help="test data (JSONL or CSV)")
     ev.add_argument("--report", help="write metrics.json and PNG plots into this directory")
     ev.add_argument("--threshold", type=float, default=0.5, help="multi-label decision cut")
