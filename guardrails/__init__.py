@@ -27,6 +27,23 @@ from guardrails.policy.schema import Policy
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "GuardrailsMiddleware": "guardrails.middleware:GuardrailsMiddleware",
+    "LiveEngine": "guardrails.reload:LiveEngine",
+    "guard": "guardrails.decorator:guard",
+}
+
+
+def __getattr__(name: str) -> object:
+    """The serving parts import on first use, so ``import guardrails`` stays light."""
+    if name in _LAZY:
+        import pkgutil
+
+        value = pkgutil.resolve_name(_LAZY[name])
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'guardrails' has no attribute {name!r}")
+
 __all__ = [
     "Action",
     "ContentBlocked",
@@ -36,13 +53,16 @@ __all__ = [
     "Engine",
     "Finding",
     "GuardrailsError",
+    "GuardrailsMiddleware",
     "InputError",
+    "LiveEngine",
     "MissingDependency",
     "ModelLoadError",
     "Policy",
     "PolicyError",
     "Verdict",
     "__version__",
+    "guard",
     "load_policy",
     "policy_from_string",
 ]

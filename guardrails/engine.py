@@ -130,6 +130,11 @@ class Engine:
         return cls(policy_from_string(text, base_dir=base_dir), **options)
 
     @property
+    def needs_loop(self) -> bool:
+        """True if a step awaits a model; rules-only engines never suspend (no event loop)."""
+        return self._needs_loop
+
+    @property
     def step_ids(self) -> tuple[str, ...]:
         """Ids of the enabled steps, in the order they run."""
         return tuple(step.id for step in self._steps)
