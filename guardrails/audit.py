@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -19,7 +20,7 @@ from typing import IO, Any
 from guardrails.decision import Decision
 from guardrails.engine import apply_redactions
 
-__all__ = ["AuditLog", "audit_record", "masked_content"]
+__all__ = ["AuditLog", "audit_record", "decision_recorder", "masked_content"]
 
 
 def masked_content(text: str, decision: Decision) -> str:
@@ -98,3 +99,23 @@ class AuditLog:
                 self._stream.close()
             else:
                 self._stream.flush()
+
+
+def decision_recorder(
+    audit: AuditLog | None = None,
+    metrics: Any = None,
+    *,
+    policy_digest: str = "",
+    shadow: bool = False,
+) -> Callable[[Decision, str], None]:
+    """A ``(decision, route)`` callback that writes the audit log and the metrics, e.g. for
+    ``GuardrailsMiddleware(on_decision=decision_recorder(AuditLog("audit.jsonl"), Metrics()))``.
+    """
+
+    def record(decision: Decision, route: str) -> None:
+        if audit is not None:
+            audit.record(decision, route=route, policy_digest=policy_digest, shadow=shadow)
+        if metrics is not None:
+            metrics.observe(decision, shadow=shadow)
+
+    return record
