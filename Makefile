@@ -28,7 +28,7 @@ demo: $(VENV)/.core
 
 test: $(VENV)/.full
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check guardrails tests examples benchmarks
 	$(BIN)/pytest
 
 bench: $(VENV)/.full

@@ -44,6 +44,7 @@ def __getattr__(name: str) -> object:
         return value
     raise AttributeError(f"module 'guardrails' has no attribute {name!r}")
 
+
 __all__ = [
     "Action",
     "ContentBlocked",
