@@ -144,10 +144,10 @@ def write_thresholds(
     """Set ``thresholds: {label: {level: t}}`` of the step in the file, keeping comments."""
     from ruamel.yaml import YAML
 
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    document = yaml.load(policy_path.read_text(encoding="utf-8"))
+    editor = YAML(typ="rt")  # round-trip mode: keeps comments; builds no Python objects
+    editor.preserve_quotes = True
+    editor.width = 4096
+    document = editor.load(policy_path.read_text(encoding="utf-8"))
     step = next(s for s in document["steps"] if s.get("id") == step_id)
     table = step.setdefault("thresholds", {})
     for item in chosen:
@@ -162,7 +162,7 @@ def write_thresholds(
         ):
             entry[other] = item.threshold  # keep flag <= block
     with policy_path.open("w", encoding="utf-8") as handle:
-        yaml.dump(document, handle)
+        editor.dump(document, handle)
 
 
 def plot_curves(chosen: list[LabelThreshold], directory: Path, step_id: str) -> list[Path]:
