@@ -32,6 +32,7 @@ test: $(VENV)/.full
 	$(BIN)/pytest
 
 bench: $(VENV)/.full
+	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -1,0 +1,305 @@
+"""The disposable SetFit trainer: contrastive fine-tuning of a text encoder, then a linear head.
+
+Three stages, deterministic for a given ``seed`` and thread count:
+
+1. **Contrastive body** (:mod:`guardrails.training.contrastive`): SetFit's cosine-similarity
+   loss over every pair inside stratified batches, so one forward pass per example serves
+   ``batch_size - 1`` pairs. The steps cover ``num_pairs`` pairs (default: as many as the
+   `setfit` library would draw for the same examples), at least ``min_steps``.
+2. **Linear probe**: a logistic-regression head on the fine-tuned, frozen embeddings
+   (softmax, or one-vs-rest sigmoids for multi-label data), fitted by L-BFGS with an L2
+   penalty (``head_c`` is scikit-learn's ``C``) and balanced class weights by default.
+3. **LP-FT** (``lp_ft=True``): body and probed head fine-tuned together on the classification
+   loss with a small body learning rate, so the features are barely distorted.
+
+Returns a :class:`~guardrails.classifiers.setfit.SetFitClassifier`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from guardrails.artifacts import TrainingInfo
+from guardrails.calibration import balanced_weights, binary_weights, sigmoid, softmax
+from guardrails.embedders import THREADS_ENV
+from guardrails.embedders.base import Embedder, EmbedderConfig, Modality
+from guardrails.errors import InputError
+from guardrails.training.trainers import resolve_embedder
+
+if TYPE_CHECKING:
+    from guardrails.classifiers.setfit import SetFitClassifier
+    from guardrails.training.dataset import Dataset
+
+__all__ = ["SetFitTrainer", "fit_head"]
+
+
+class SetFitTrainer:
+    """Trains a :class:`SetFitClassifier`: build it with options, call :meth:`train`.
+
+    ``embedder``: the text encoder to fine-tune (``None`` for MiniLM, a config, a tagged dict,
+    a model name, or a loaded TextEmbedder, which is copied, never changed). ``num_pairs``:
+    pairs the contrastive stage covers (``num_iterations`` sets it as `setfit` does,
+    ``2 * num_iterations * len(dataset)``), times ``epochs``. ``batch_size``: examples per
+    contrastive batch. ``num_threads``: torch threads while training (default: every CPU this
+    process may use), restored afterwards.
+    """
+
+    def __init__(
+        self,
+        *,
+        embedder: Embedder | EmbedderConfig | dict[str, Any] | str | None = None,
+        seed: int = 0,
+        progress: bool = True,
+        num_pairs: int | None = None,
+        num_iterations: int | None = None,
+        epochs: float = 1.0,
+        batch_size: int = 32,
+        min_steps: int = 12,
+        max_steps: int = 400,
+        lr: float = 1e-4,
+        warmup: float = 0.1,
+        weight_decay: float = 0.01,
+        head_c: float = 1.0,
+        class_weight: str = "balanced",
+        lp_ft: bool = False,
+        lp_ft_epochs: int = 2,
+        lp_ft_lr: float = 1e-5,
+        chunk_size: int = 16,
+        dropout: bool = True,
+        train_embeddings: bool = True,
+        num_threads: int | None = None,
+    ) -> None:
+        if class_weight not in ("balanced", "none"):
+            raise ValueError(f"class_weight must be 'balanced' or 'none', not {class_weight!r}")
+        if batch_size < 2 or chunk_size < 1 or not 0 <= min_steps <= max_steps:
+            raise ValueError("need batch_size >= 2, chunk_size >= 1, 0 <= min_steps <= max_steps")
+        if min(lr, head_c, epochs, lp_ft_lr) <= 0 or not 0 <= warmup < 1:
+            raise ValueError("lr, head_c, epochs and lp_ft_lr must be > 0, warmup in [0, 1)")
+        self.embedder, self.seed, self.progress = embedder, seed, progress
+        self.num_pairs, self.num_iterations, self.epochs = num_pairs, num_iterations, epochs
+        self.batch_size, self.min_steps, self.max_steps = batch_size, min_steps, max_steps
+        self.lr, self.warmup, self.weight_decay = lr, warmup, weight_decay
+        self.head_c, self.balanced = head_c, class_weight == "balanced"
+        self.lp_ft, self.lp_ft_epochs, self.lp_ft_lr = lp_ft, lp_ft_epochs, lp_ft_lr
+        self.chunk_size, self.dropout, self.train_embeddings = chunk_size, dropout, train_embeddings
+        self.num_threads = num_threads or _default_threads()
+
+    def steps_for(self, targets: np.ndarray) -> tuple[int, int]:
+        """Contrastive optimiser steps for these targets, and the pairs they cover."""
+        from guardrails.training.contrastive import pairs_per_batch, setfit_pair_count
+
+        if self.num_pairs is not None:
+            pairs = self.num_pairs
+        elif self.num_iterations is not None:
+            pairs = 2 * self.num_iterations * len(targets)
+        else:
+            pairs = setfit_pair_count(targets)
+        if pairs <= 0:  # no contrastive stage: a linear probe on the base encoder
+            return 0, 0
+        per_step = pairs_per_batch(min(self.batch_size, len(targets)))
+        steps = math.ceil(self.epochs * pairs / per_step)
+        steps = min(max(steps, self.min_steps), self.max_steps)
+        return steps, steps * per_step
+
+    def params(self) -> dict[str, Any]:
+        """The options that shaped the classifier, recorded in its manifest."""
+        return {
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "head_c": self.head_c,
+            "class_weight": "balanced" if self.balanced else "none",
+            "lp_ft": self.lp_ft,
+        }
+
+    def train(self, dataset: Dataset, *, command: str | None = None) -> SetFitClassifier:
+        import torch
+
+        from guardrails.classifiers.setfit import SetFitClassifier
+        from guardrails.embedders.text import TextEmbedder
+        from guardrails.training.contrastive import fine_tune_with_head, train_body
+
+        _check(dataset)
+        start = time.perf_counter()
+        base = resolve_embedder(self.embedder, dataset.modality)
+        if not isinstance(base, TextEmbedder):
+            raise InputError(f"setfit fine-tunes text encoders only, not {type(base).__name__}")
+        model, tokenizer = base.model, base.tokenizer
+        if base is self.embedder:  # the caller's embedder: fine-tune a copy
+            model, tokenizer = copy.deepcopy(model), copy.deepcopy(tokenizer)
+        texts, targets = dataset.inputs(), dataset.label_matrix()
+        strata = np.unique(targets, axis=0, return_inverse=True)[1].reshape(-1)
+        steps, pairs = self.steps_for(targets)
+        body_config = base.config.model_copy(update={"max_length": base.max_length})
+        with _torch_state(torch, self.seed, self.num_threads):
+            rng = np.random.default_rng(self.seed)
+            tokens = base.tokenize(texts)
+            losses = train_body(
+                model,
+                tokens,
+                targets,
+                strata,
+                rng,
+                steps=steps,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                warmup=self.warmup,
+                weight_decay=self.weight_decay,
+                chunk_size=self.chunk_size,
+                progress=self.progress,
+                dropout=self.dropout,
+                train_embeddings=self.train_embeddings,
+            )
+            body = TextEmbedder.from_modules(model, tokenizer, body_config)
+            vectors = body.embed(texts)
+            weight, bias = fit_head(
+                vectors, targets, dataset.multi_label, self.head_c, self.balanced
+            )
+            if self.lp_ft:
+                weight, bias = fine_tune_with_head(
+                    model,
+                    tokens,
+                    targets,
+                    _weights(targets, dataset.multi_label, self.balanced),
+                    strata,
+                    (weight, bias),
+                    rng,
+                    multi_label=dataset.multi_label,
+                    epochs=self.lp_ft_epochs,
+                    lr=self.lp_ft_lr,
+                    batch_size=self.batch_size,
+                    weight_decay=self.weight_decay,
+                    chunk_size=self.chunk_size,
+                )
+                body = TextEmbedder.from_modules(model, tokenizer, body_config)
+                vectors = body.embed(texts)
+        seconds = time.perf_counter() - start
+        span = max(1, len(losses) // 10)
+        metrics = {
+            "contrastive_steps": steps,
+            "pairs_covered": pairs,
+            "contrastive_loss_start": round(float(np.mean(losses[:span] or [0.0])), 4),
+            "contrastive_loss_end": round(float(np.mean(losses[-span:] or [0.0])), 4),
+            "seconds": round(seconds, 3),
+        } | _train_metrics(dataset, targets, vectors @ weight.T + bias)
+        counts = Counter(label for example in dataset.examples for label in example.labels)
+        info = TrainingInfo(
+            source=dataset.source,
+            sha256=dataset.sha256,
+            size=len(dataset),
+            label_counts={label: counts[label] for label in dataset.labels},
+            command=command,
+            seed=self.seed,
+            seconds=seconds,
+        )
+        return SetFitClassifier(
+            dataset.labels,
+            body=body,
+            weight=weight,
+            bias=bias,
+            embedder_config=base.config,
+            multi_label=dataset.multi_label,
+            params=self.params(),
+            training=info,
+            metrics=metrics,
+        )
+
+
+def fit_head(
+    vectors: np.ndarray, targets: np.ndarray, multi_label: bool, c: float, balanced: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic regression on frozen vectors: ``(labels, d)`` weight and ``(labels,)`` bias.
+
+    Minimises the (class-weighted) cross-entropy plus ``|W|^2 / (2 c n)``, scikit-learn's
+    objective with ``C = c`` divided by ``c n``; softmax over labels, or one-vs-rest sigmoids
+    when ``multi_label``. L-BFGS in float64 from zero: deterministic.
+    """
+    import torch
+
+    from guardrails.training.contrastive import classification_loss
+
+    x = torch.from_numpy(np.asarray(vectors, dtype=np.float64))
+    goals = torch.from_numpy(np.asarray(targets, dtype=np.float64))
+    weights = torch.from_numpy(_weights(targets, multi_label, balanced))
+    weight = torch.zeros(targets.shape[1], x.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros(targets.shape[1], dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS(
+        [weight, bias], max_iter=500, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
+    )
+    penalty = 1.0 / (2.0 * c * len(x))
+
+    def closure() -> Any:
+        optimizer.zero_grad()
+        loss = classification_loss(x @ weight.T + bias, goals, weights, multi_label)
+        loss = loss + penalty * (weight**2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return weight.detach().float().numpy(), bias.detach().float().numpy()
+
+
+def _weights(targets: np.ndarray, multi_label: bool, balanced: bool) -> np.ndarray:
+    """Loss weights per example (single-label) or per cell (multi-label), mean 1."""
+    if not balanced:
+        return np.ones(targets.shape if multi_label else len(targets))
+    if multi_label:
+        return np.stack([binary_weights(column) for column in targets.T.astype(bool)], axis=1)
+    return balanced_weights(targets.argmax(axis=1), targets.shape[1])
+
+
+def _train_metrics(dataset: Dataset, targets: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+    from guardrails.training.evaluate import compute_metrics
+
+    proba = sigmoid(logits) if dataset.multi_label else softmax(logits)
+    result = compute_metrics(dataset.labels, targets, proba, multi_label=dataset.multi_label)
+    return {
+        "train_accuracy": round(result.accuracy, 4),
+        "train_macro_f1": round(result.macro_f1, 4),
+    }
+
+
+def _check(dataset: Dataset) -> None:
+    if dataset.modality is not Modality.TEXT:
+        raise InputError(
+            f"{dataset.source}: setfit fine-tunes text encoders; this dataset holds "
+            f"{dataset.modality.value} inputs (use the centroid or knn family)"
+        )
+    if len(dataset) < 2 or (not dataset.multi_label and len(dataset.labels) < 2):
+        raise InputError(
+            f"{dataset.source}: need at least 2 examples (and 2 labels unless multi-label)"
+        )
+    empty = sorted(set(dataset.labels) - {x for e in dataset.examples for x in e.labels})
+    if empty:
+        raise InputError(f"{dataset.source}: no training example for label(s) {empty}")
+
+
+def _default_threads() -> int:
+    """``GUARDRAILS_TORCH_THREADS`` if set, else every CPU this process may run on."""
+    wanted = os.environ.get(THREADS_ENV, "").strip()
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def _torch_state(torch: Any, seed: int, threads: int) -> Iterator[None]:
+    """Seed torch and set its thread count for the block; restore both afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        torch.set_num_threads(before)

