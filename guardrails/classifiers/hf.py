@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from guardrails.classifiers.base import Prediction, to_prediction
-from guardrails.embedders.text import _special_tokens as special_tokens
+from guardrails.embedders.text import special_tokens
 from guardrails.errors import InputError, MissingDependency, ModelLoadError
 
 __all__ = ["HfSequenceClassifier"]

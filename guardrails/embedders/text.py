@@ -22,7 +22,7 @@ from guardrails.errors import InputError, MissingDependency, ModelLoadError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["TextEmbedder", "mean_pool", "resolve_text_model"]
+__all__ = ["TextEmbedder", "mean_pool", "resolve_text_model", "special_tokens"]
 
 # Position ids of these architectures start after the padding index, so their
 # max_position_embeddings (e.g. 514) overstates the usable length (512).
@@ -67,7 +67,7 @@ class TextEmbedder:
         self.max_length = max_length
         self.dimension = int(model.config.hidden_size)
         self._lock = threading.Lock()
-        self._prefix, self._suffix = _special_tokens(tokenizer)
+        self._prefix, self._suffix = special_tokens(tokenizer)
         self._room = max_length - len(self._prefix) - len(self._suffix)
         if self._room < 1:
             raise ModelLoadError(f"max_length {max_length} leaves no room for text tokens")
@@ -212,7 +212,7 @@ def _check_texts(inputs: Sequence[Any]) -> Sequence[str]:
     return inputs
 
 
-def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
+def special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
     """The ids the tokenizer puts before and after a single text (e.g. [CLS] ... [SEP])."""
     plain = tokenizer("guardrails", add_special_tokens=False)["input_ids"]
     full = tokenizer("guardrails")["input_ids"]
