@@ -130,7 +130,7 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     if args.quick:
         test = test.subset(range(200))
     truth = [list(test.labels).index(y) for y in test.targets()]
-    runs, rows = [], []
+    runs = []
     for per_class in args.per_class:
         for seed in args.seeds:
             sample = full.sample_per_class(per_class, seed=seed)
@@ -157,9 +157,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             }
             run["time_ratio"] = round(run["ours"]["seconds"] / run["library"]["seconds"], 3)
             runs.append(run)
-            rows.append(_row(run))
             print(json.dumps(run), flush=True)
-    return {"runs": runs, "rows": rows, "test_size": len(test)}
+    return {"runs": runs, "test_size": len(test)}
 
 
 def _row(run: dict[str, Any]) -> list[Any]:
@@ -200,26 +199,62 @@ def run(quick: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--prompt-injection", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--setfit-python", default=sys.executable)
+    parser.add_argument("--fresh", action="store_true", help="forget runs saved earlier")
     args = parser.parse_args(argv if argv is not None else [])
     if quick or args.quick:
         args.quick, args.per_class, args.seeds = True, [8], [0]
     started = time.perf_counter()
     result = compare(args)
+    name = "setfit_quick" if args.quick else "setfit"
+    earlier = _earlier(name) if not args.fresh else {}
+    fresh = {(r["per_class"], r["seed"]) for r in result["runs"]}
+    kept = [
+        r
+        for r in earlier.get("tweeteval_offensive", [])
+        if (r["per_class"], r["seed"]) not in fresh
+    ]
+    runs = sorted(kept + result["runs"], key=lambda r: (r["per_class"], r["seed"]))
     header = ["n/class", "seed", "pairs", "library F1", "library s", "ours F1", "ours s", "ratio"]
-    table = print_table(
-        "SetFit: ours vs the setfit library (tweeteval offensive)", header, result["rows"]
-    )
-    payload: dict[str, Any] = {
-        "tweeteval_offensive": result["runs"],
-        "test_size": result["test_size"],
-    }
+    rows = [_row(r) for r in runs] + _means(runs)
+    table = print_table("SetFit: ours vs the setfit library (tweeteval offensive)", header, rows)
+    payload: dict[str, Any] = {"tweeteval_offensive": runs, "test_size": result["test_size"]}
     if args.prompt_injection:
         payload["prompt_injection"] = prompt_injection(args.threads)
-        table += f"\nPrompt injection: {json.dumps(payload['prompt_injection'])}\n"
+    elif "prompt_injection" in earlier:
+        payload["prompt_injection"] = earlier["prompt_injection"]
+    if "prompt_injection" in payload:
+        table += f"\nPrompt injection (ours): {json.dumps(payload['prompt_injection'])}\n"
         print(table.splitlines()[-1])
     payload["wall_seconds"] = round(time.perf_counter() - started, 1)
-    save("setfit", payload)
+    save(name, payload)
     return {"table": table, **payload}
+
+
+def _earlier(name: str) -> dict[str, Any]:
+    """The runs of an earlier invocation, kept unless this one repeats them."""
+    from benchmarks.common import RESULTS
+
+    try:
+        return json.loads((RESULTS / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _means(runs: list[dict[str, Any]]) -> list[list[Any]]:
+    rows = []
+    for per_class in sorted({r["per_class"] for r in runs}):
+        group = [r for r in runs if r["per_class"] == per_class]
+
+        def mean(side: str, key: str, group: list[dict[str, Any]] = group) -> float:
+            return sum(r[side][key] for r in group) / len(group)
+
+        ratio = sum(r["time_ratio"] for r in group) / len(group)
+        rows.append(
+            [per_class, "mean", group[0]["pairs"], f"{mean('library', 'macro_f1'):.3f}",
+             f"{mean('library', 'seconds'):.1f}", f"{mean('ours', 'macro_f1'):.3f}",
+             f"{mean('ours', 'seconds'):.1f}", f"{ratio:.2f}"]
+        )  # fmt: skip
+    return rows
 
 
 def main() -> None:

@@ -63,7 +63,8 @@ MANIFEST_NAME = "manifest.json"
 @dataclass(frozen=True)
 class TrainingInfo:
     """Where a classifier came from: the data (path, sha256, size, per-label counts), the
-    command line and the seed if known, and the wall-clock seconds training took."""
+    command line and the seed if known, the wall-clock seconds training took, and the rows
+    held out of training if any."""
 
     source: str | None = None
     sha256: str | None = None
@@ -72,6 +73,8 @@ class TrainingInfo:
     command: str | None = None
     seed: int | None = None
     seconds: float | None = None
+    held_out: Mapping[str, Any] | None = None
+    """Rows of the source kept out of training for calibration (see ``Dataset.holdout``)."""
 
     def to_dict(self) -> dict[str, Any]:
         seconds = None if self.seconds is None else round(self.seconds, 3)

@@ -162,6 +162,33 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _held_out_rows(engine: Any, args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
+    """The rows of ``--data`` that the step's classifier was trained without (``guardrails
+    train --holdout``); a usage error if it has none or ``--data`` is another file."""
+    from guardrails.artifacts import read_manifest
+    from guardrails.layers.classifier import locate_model
+    from guardrails.training.dataset import load_dataset
+
+    model = getattr(engine.policy.step(args.step), "model", None)
+    if not isinstance(model, str):
+        raise _Failure(f"--held-out: step {args.step!r} has no trained classifier", EXIT_USAGE)
+    where = locate_model(model, Path(args.policy).resolve().parent)
+    held = read_manifest(where).training.held_out
+    if not held:
+        raise _Failure(f"--held-out: {where} was trained on every row (no --holdout)", EXIT_USAGE)
+    data = load_dataset(args.data)
+    if data.sha256 != held.get("source_sha256"):
+        raise _Failure(
+            f"--held-out: {args.data} is not the file {where} was trained from (sha256 differs)",
+            EXIT_USAGE,
+        )
+    return [(example.input, example.labels) for example in data.rows_at(held["lines"])]
+
+
+def _labels(label: Any) -> tuple[str, ...]:
+    return tuple(label) if isinstance(label, list) else (label,)
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from guardrails.training.calibrate import (
         Target,
@@ -176,11 +203,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise _Failure(str(exc), EXIT_USAGE) from exc
     engine = _engine(args.policy)
-    rows = read_rows(args.data)
-    pairs = [
-        (row["text"], tuple(row["label"]) if isinstance(row["label"], list) else (row["label"],))
-        for row in rows
-    ]
+    if args.held_out:
+        pairs = _held_out_rows(engine, args)
+    else:
+        rows = read_rows(args.data)
+        pairs = [(row["text"], _labels(row["label"])) for row in rows]
     chosen = calibrate_step(engine, args.step, pairs, target)
     config = engine.policy.step(args.step)
     level = args.level or ("flag" if engine.policy.action_of(config).value == "flag" else "block")
@@ -266,6 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--policy", "-p", required=True)
     calibrate.add_argument("--step", required=True, help="id of the ML step")
     calibrate.add_argument("--data", required=True, help="labelled JSONL (text, label)")
+    calibrate.add_argument(
+        "--held-out",
+        action="store_true",
+        help="use only the rows of --data the step's model was trained without (train --holdout)",
+    )
     calibrate.add_argument("--target", default="precision=0.95", help="precision=P, recall=R or f1")
     calibrate.add_argument("--level", choices=["flag", "block"], help="default: the step's action")
     calibrate.add_argument("--write", action="store_true", help="edit the policy file in place")

@@ -92,6 +92,10 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
             options[key.replace("-", "_")] = raw
     command = shlex.join(["guardrails", "train", *_train_argv(args)])
     dataset = load_dataset(args.data)
+    if args.holdout is not None:
+        if not 0.0 < args.holdout < 0.9:
+            raise _Usage(f"--holdout must be between 0 and 0.9, got {args.holdout}")
+        dataset, _ = dataset.holdout(args.holdout, seed=args.seed)
     classifier = train(
         dataset,
         family=args.family,
@@ -109,6 +113,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "labels": list(classifier.labels),
         "multi_label": classifier.multi_label,
         "size": len(dataset),
+        "held_out": len(dataset.held_out["lines"]) if dataset.held_out else 0,
         "seconds": getattr(info, "seconds", None),
         "metrics": getattr(classifier, "metrics", {}),
     }
@@ -210,6 +215,13 @@ def add_ml_commands(subparsers: Any) -> None:
     train.add_argument("--out", required=True, help="directory to save the classifier in")
     train.add_argument("--embedder", help="JSON config, text:MODEL, vision:BACKBONE or a model")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument(
+        "--holdout",
+        type=float,
+        metavar="FRACTION",
+        help="keep this stratified share of the rows out of training and record which, "
+        "for `guardrails calibrate --held-out`",
+    )
     train.add_argument("--k", type=int, help="knn: neighbours that vote (default 10)")
     train.add_argument("--search", choices=["auto", "exact", "hnsw"], help="knn search")
     train.add_argument("--M", type=int, help="knn HNSW: links per node (default 16)")
@@ -262,7 +274,7 @@ def _add_progress(parser: argparse.ArgumentParser) -> None:
 def _train_argv(args: argparse.Namespace) -> list[str]:
     """The train command line, rebuilt from the parsed arguments (recorded in the manifest)."""
     argv = ["--family", args.family, "--data", args.data, "--out", args.out]
-    for name in ("embedder", "seed", *_FAMILY_OPTIONS):
+    for name in ("embedder", "seed", "holdout", *_FAMILY_OPTIONS):
         value = getattr(args, name, None)
         if value is not None:
             argv += [f"--{name.replace('_', '-')}", str(value)]

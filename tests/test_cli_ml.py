@@ -38,6 +38,7 @@ def fake_embedders(monkeypatch):
 
     monkeypatch.setattr("guardrails.classifiers.load_embedder", load)
     monkeypatch.setattr("guardrails.training.trainers.load_embedder", load)
+    monkeypatch.setattr("guardrails.layers.base.load_embedder", load)
 
 
 def _write(path, rows):
@@ -178,3 +179,38 @@ def test_importing_the_cli_does_not_import_torch():
     code = "import sys, guardrails.cli_ml; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+CALIBRATION_POLICY = """\
+version: 1
+name: cal
+steps:
+  - id: spam
+    kind: classifier
+    model: m
+    ignore: [ham]
+"""
+
+
+def test_calibrate_on_the_rows_training_held_out(files, tmp_path, capsys):
+    train = ["train", "--family", "knn", "--k", "3", "--data", str(files[0]), "--embedder", FAKE]
+    model = str(tmp_path / "m")
+    code, out, _ = _run(capsys, *train, "--out", model, "--holdout", "0.34")
+    assert code == 0 and json.loads(out)["held_out"] == 2  # one row of each label
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    assert len(manifest["training"]["held_out"]["lines"]) == 2
+    assert manifest["training"]["size"] == len(TRAIN) - 2
+    assert "--holdout 0.34" in manifest["training"]["command"]
+    (tmp_path / "policy.yaml").write_text(CALIBRATION_POLICY)
+    calibrate = ["calibrate", "--policy", str(tmp_path / "policy.yaml"), "--step", "spam"]
+    code, out, _ = _run(capsys, *calibrate, "--data", str(files[0]), "--held-out", "--target", "f1")
+    assert code == 0
+    row = out.splitlines()[1].split()
+    assert row[0] == "spam" and row[-1] == "1"  # one held-out spam row
+
+    other = _write(tmp_path / "other.jsonl", [(t, "junk" if y == "spam" else y) for t, y in TRAIN])
+    code, _, err = _run(capsys, *calibrate, "--data", str(other), "--held-out")
+    assert code == 3 and "not the file" in err
+    assert _run(capsys, *train, "--out", model)[0] == 0
+    code, _, err = _run(capsys, *calibrate, "--data", str(files[0]), "--held-out")
+    assert code == 3 and "every row" in err

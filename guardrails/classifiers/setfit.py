@@ -13,6 +13,9 @@ Saved directory::
     manifest.json        family "setfit", labels, base embedder config, params (max_length)
     head.safetensors     weight (labels, dimension), bias (labels,)
     body/                the fine-tuned encoder (``save_pretrained``, safetensors) and tokenizer
+  or
+    body.safetensors     only the tensors fine-tuning changed, over the base encoder, which is
+                         then loaded from its config and checked by sha256 (``encoder_delta``)
 
 Every file is listed in the manifest with its sha256, so a missing or altered one is named at
 load. No pickle anywhere.
@@ -43,6 +46,8 @@ __all__ = ["SetFitClassifier"]
 
 _HEAD = "head.safetensors"
 _BODY = "body"
+_DELTA = "body.safetensors"
+_STORAGE = ("max_length", "body", "base_sha256")
 
 
 class SetFitClassifier(Classifier):
@@ -108,25 +113,32 @@ class SetFitClassifier(Classifier):
         return proba.astype(np.float32)
 
     def save(self, directory: str | Path) -> Path:
+        """Save head and body; the body as its changes to the base encoder when fine-tuning
+        touched at most half of it (see :mod:`guardrails.classifiers.encoder_delta`)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        save_arrays(directory / _HEAD, {"weight": self.weight, "bias": self.bias})
+        params = {k: v for k, v in self.params.items() if k not in _STORAGE}
+        params |= {"max_length": int(self.body.max_length)} | self._save_body(directory)
+        files = [_HEAD, *_files_under(directory, params["body"])]
+        manifest = Manifest.of(self, dimension=self.dimension, params=params, files=files)
+        write_manifest(directory, manifest)
+        return directory
+
+    def _save_body(self, directory: Path) -> dict[str, Any]:
+        from guardrails.classifiers import encoder_delta
+        from guardrails.embedders.text import TextEmbedder
+
+        base = TextEmbedder.from_config(self.embedder_config).model
+        changed = encoder_delta.changed_tensors(self.body.model, base)
+        if changed is not None:
+            fingerprint = encoder_delta.base_fingerprint(base)
+            encoder_delta.save_delta(directory / _DELTA, changed, fingerprint)
+            return {"body": _DELTA, "base_sha256": fingerprint}
         body_dir = directory / _BODY
         self.body.model.save_pretrained(body_dir, safe_serialization=True)
         self.body.tokenizer.save_pretrained(body_dir)
-        save_arrays(directory / _HEAD, {"weight": self.weight, "bias": self.bias})
-        body_files = sorted(
-            path.relative_to(directory).as_posix()
-            for path in body_dir.rglob("*")
-            if path.is_file() and not path.name.startswith(".")
-        )
-        params = {"max_length": int(self.body.max_length), "body": _BODY} | {
-            k: v for k, v in self.params.items() if k not in ("max_length", "body")
-        }
-        manifest = Manifest.of(
-            self, dimension=self.dimension, params=params, files=[_HEAD, *body_files]
-        )
-        write_manifest(directory, manifest)
-        return directory
+        return {"body": _BODY}
 
     @classmethod
     def load(cls, directory: str | Path, *, embedder: Embedder | None = None) -> SetFitClassifier:
@@ -146,7 +158,14 @@ class SetFitClassifier(Classifier):
             raise ModelLoadError(f"{directory}: a setfit classifier needs a text encoder")
         head = load_arrays(directory / _HEAD, ["weight", "bias"])
         max_length = manifest.params.get("max_length")
-        body = _load_body(directory / str(manifest.params.get("body", _BODY)), config, max_length)
+        stored = str(manifest.params.get("body", _BODY))
+        if stored == _DELTA:
+            from guardrails.classifiers.encoder_delta import load_delta
+
+            fingerprint = str(manifest.params.get("base_sha256", ""))
+            body = load_delta(directory / _DELTA, config, fingerprint, max_length)
+        else:
+            body = _load_body(directory / stored, config, max_length)
         if body.dimension != manifest.dimension:
             raise ModelLoadError(
                 f"{directory}: the encoder gives {body.dimension}-d vectors, "
@@ -188,6 +207,17 @@ def _load_body(body_dir: Path, config: TextEmbedderConfig, max_length: Any) -> A
     if isinstance(max_length, int):
         config = config.model_copy(update={"max_length": max_length})
     return TextEmbedder.from_modules(model, tokenizer, config)
+
+
+def _files_under(directory: Path, name: str) -> list[str]:
+    """``name`` if it is a file in ``directory``, else every file below that folder."""
+    if (directory / name).is_file():
+        return [name]
+    return sorted(
+        path.relative_to(directory).as_posix()
+        for path in (directory / name).rglob("*")
+        if path.is_file() and not path.name.startswith(".")
+    )
 
 
 def _frozen(array: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:

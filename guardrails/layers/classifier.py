@@ -16,10 +16,10 @@ from guardrails.policy.schema import LocatedValueError
 from guardrails.policy.steps import ClassifierStep
 from guardrails.rules.base import CheckContext, ScanResult
 
-__all__ = ["ClassifierLayer"]
+__all__ = ["ClassifierLayer", "locate_model"]
 
 
-def _locate_model(model: str, base_dir: Path) -> Path:
+def locate_model(model: str, base_dir: Path) -> Path:
     """A directory relative to the policy, else a registered id's directory."""
     candidate = Path(model) if Path(model).is_absolute() else base_dir / model
     if candidate.exists():
@@ -50,7 +50,7 @@ class ClassifierLayer:
         from guardrails.artifacts import read_manifest
         from guardrails.classifiers import FAMILIES, load_classifier
 
-        where = _locate_model(config.model, base_dir)
+        where = locate_model(config.model, base_dir)
         try:
             manifest = read_manifest(where)
             family = (

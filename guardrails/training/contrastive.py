@@ -29,6 +29,9 @@ __all__ = [
     "pairs_per_batch",
     "setfit_pair_count",
     "train_body",
+    "trainable_parameters",
+    "transformer_depth",
+    "tuned_parameters",
     "warmup_linear",
 ]
 
@@ -159,6 +162,41 @@ def warmup_linear(optimizer: torch.optim.Optimizer, steps: int, warmup: float) -
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def _blocks(model: torch.nn.Module) -> torch.nn.ModuleList | None:
+    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList)]
+    return max(lists, key=len, default=None)
+
+
+def transformer_depth(model: torch.nn.Module) -> int:
+    """How many transformer blocks ``model`` has (its longest ``ModuleList``; 0 if none)."""
+    blocks = _blocks(model)
+    return 0 if blocks is None else len(blocks)
+
+
+def tuned_parameters(model: torch.nn.Module, top_layers: int | None) -> list[Any]:
+    """The parameters fine-tuning the top ``top_layers`` transformer blocks changes: those
+    blocks and every parameter registered after them (e.g. a pooler); ``None``: all of them.
+
+    The blocks are the model's longest ``ModuleList``."""
+    named = list(model.named_parameters())
+    blocks = _blocks(model)
+    if top_layers is None or blocks is None or top_layers >= len(blocks):
+        return [param for _, param in named]
+    first = {id(p) for p in blocks[len(blocks) - top_layers].parameters()} if top_layers else set()
+    start = next((i for i, (_, p) in enumerate(named) if id(p) in first), len(named))
+    return [param for _, param in named[start:]]
+
+
+def trainable_parameters(model: torch.nn.Module, top_layers: int | None) -> list[Any]:
+    """Freeze every parameter but :func:`tuned_parameters` (so backward passes stop below the
+    first tuned block) and return those; undo with ``requires_grad_(True)`` on the model."""
+    tuned = tuned_parameters(model, top_layers)
+    keep = {id(param) for param in tuned}
+    for param in model.parameters():
+        param.requires_grad_(id(param) in keep)
+    return tuned
+
+
 def train_body(
     model: torch.nn.Module,
     tokens: dict[str, torch.Tensor],
@@ -173,8 +211,7 @@ def train_body(
     weight_decay: float = 0.01,
     chunk_size: int = 16,
     progress: bool = False,
-    dropout: bool = True,
-    train_embeddings: bool = True,
+    train_layers: int | None = None,
 ) -> list[float]:
     """Fine-tune ``model`` in place for ``steps`` steps of :func:`in_batch_cosine_loss` on
     stratified batches (AdamW, warm-up then linear decay); returns the loss of every step."""
@@ -184,14 +221,12 @@ def train_body(
         return []
     ids, mask = tokens["input_ids"], tokens["attention_mask"]
     goals = torch.from_numpy(np.asarray(targets, dtype=np.float32))
-    embeddings = model.get_input_embeddings().weight
-    params = [p for p in model.parameters() if train_embeddings or p is not embeddings]
-    embeddings.requires_grad_(train_embeddings)
+    params = trainable_parameters(model, train_layers)
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     schedule = warmup_linear(optimizer, steps, warmup)
     batch_size = min(batch_size, len(targets))
     losses: list[float] = []
-    model.train(dropout)
+    model.train()
     with tqdm(total=steps, desc="setfit body", file=sys.stderr, disable=not progress) as bar:
         while len(losses) < steps:
             for rows in balanced_batches(strata, batch_size, rng)[: steps - len(losses)]:
@@ -203,7 +238,8 @@ def train_body(
                 schedule.step()
                 losses.append(loss.item())
                 bar.update(1)
-    embeddings.requires_grad_(True)
+    for param in model.parameters():
+        param.requires_grad_(True)
     model.eval()
     return losses
 
@@ -236,13 +272,14 @@ def fine_tune_with_head(
     batch_size: int,
     weight_decay: float = 0.01,
     chunk_size: int = 16,
+    train_layers: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """LP-FT's second stage: the body (at ``lr``) and a probed linear head (at ``100 * lr``)
     trained together on :func:`classification_loss`; returns the head's new weight and bias."""
     weight = torch.nn.Parameter(torch.from_numpy(np.array(head[0], dtype=np.float32)))
     bias = torch.nn.Parameter(torch.from_numpy(np.array(head[1], dtype=np.float32)))
     groups = [
-        {"params": [p for p in model.parameters() if p.requires_grad], "lr": lr},
+        {"params": trainable_parameters(model, train_layers), "lr": lr},
         {"params": [weight, bias], "lr": lr * 100},
     ]
     optimizer = torch.optim.AdamW(groups, weight_decay=weight_decay)
@@ -260,5 +297,7 @@ def fine_tune_with_head(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+    for param in model.parameters():
+        param.requires_grad_(True)
     model.eval()
     return weight.detach().numpy(), bias.detach().numpy()

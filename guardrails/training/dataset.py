@@ -16,7 +16,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,9 @@ class Dataset:
     sha256: str
     base_dir: Path | None = None
     """Folder that relative media paths were resolved against (the file's folder)."""
+    held_out: dict[str, Any] | None = None
+    """Set by :meth:`holdout` on the part kept for training: the source file's sha256, the
+    fraction and seed, and the line numbers of the rows held out for calibration."""
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -136,6 +139,23 @@ class Dataset:
         if not test or not train:
             raise ValueError(f"{self.source}: too few examples ({len(self)}) to split")
         return self.subset(train), self.subset(sorted(test))
+
+    def holdout(self, fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """:meth:`split`, with the training part recording which rows were held out, so that
+        a classifier trained on it can later be calibrated on exactly the rows it never saw."""
+        train, held = self.split(fraction, seed)
+        record = {
+            "source_sha256": self.sha256,
+            "fraction": fraction,
+            "seed": seed,
+            "lines": [example.line for example in held],
+        }
+        return replace(train, held_out=record), held
+
+    def rows_at(self, lines: Iterable[int]) -> Dataset:
+        """The examples whose source line numbers are in ``lines``."""
+        wanted = set(lines)
+        return self.subset(i for i, e in enumerate(self.examples) if e.line in wanted)
 
 
 def load_dataset(path: str | Path) -> Dataset:

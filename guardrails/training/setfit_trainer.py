@@ -21,25 +21,29 @@ import copy
 import math
 import os
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from guardrails.artifacts import TrainingInfo
 from guardrails.calibration import balanced_weights, binary_weights, sigmoid, softmax
 from guardrails.embedders import THREADS_ENV
 from guardrails.embedders.base import Embedder, EmbedderConfig, Modality
 from guardrails.errors import InputError
+from guardrails.training.trainers import _info as training_info
 from guardrails.training.trainers import resolve_embedder
 
 if TYPE_CHECKING:
     from guardrails.classifiers.setfit import SetFitClassifier
     from guardrails.training.dataset import Dataset
 
-__all__ = ["SetFitTrainer", "fit_head"]
+__all__ = ["SMALL_DATA", "SetFitTrainer", "fit_head"]
+
+SMALL_DATA = 100
+"""Below this many examples, ``train_layers="auto"`` fine-tunes only the top half of the encoder
+(tweeteval offensive, 8 per class, 5 seeds: macro-F1 0.531 vs 0.525 for the whole encoder, in
+about two thirds of the time; at 64 per class the whole encoder wins, 0.702 vs 0.691)."""
 
 
 class SetFitTrainer:
@@ -47,10 +51,18 @@ class SetFitTrainer:
 
     ``embedder``: the text encoder to fine-tune (``None`` for MiniLM, a config, a tagged dict,
     a model name, or a loaded TextEmbedder, which is copied, never changed). ``num_pairs``:
-    pairs the contrastive stage covers (``num_iterations`` sets it as `setfit` does,
-    ``2 * num_iterations * len(dataset)``), times ``epochs``. ``batch_size``: examples per
-    contrastive batch. ``num_threads``: torch threads while training (default: every CPU this
-    process may use), restored afterwards.
+    pairs of one epoch (default: the `setfit` library's count for these examples;
+    ``num_iterations`` sets it as `setfit` does, ``2 * num_iterations * len(dataset)``); the
+    contrastive stage runs ``epochs`` of them in batches of ``batch_size`` examples, clamped to
+    ``min_steps..max_steps`` steps. ``train_layers``: fine-tune only the top N transformer
+    blocks (``None``: the whole encoder; ``"auto"``: the top half below :data:`SMALL_DATA`
+    examples, where it is faster and overfits less, else the whole encoder). ``body_dtype``:
+    ``"float16"`` rounds the fine-tuned weights to half precision before the head is fitted,
+    so a body saved as its changes to the base (top layers only) takes half the space with no
+    round-trip difference. ``num_threads``:
+    torch threads while training (default: ``GUARDRAILS_TORCH_THREADS`` or every CPU this
+    process may use), restored after.
+    Defaults measured on tweeteval offensive, 8 and 64 examples per class (benchmarks/).
     """
 
     def __init__(
@@ -61,10 +73,10 @@ class SetFitTrainer:
         progress: bool = True,
         num_pairs: int | None = None,
         num_iterations: int | None = None,
-        epochs: float = 1.0,
+        epochs: float = 3.0,
         batch_size: int = 32,
         min_steps: int = 12,
-        max_steps: int = 400,
+        max_steps: int = 64,
         lr: float = 1e-4,
         warmup: float = 0.1,
         weight_decay: float = 0.01,
@@ -74,14 +86,20 @@ class SetFitTrainer:
         lp_ft_epochs: int = 2,
         lp_ft_lr: float = 1e-5,
         chunk_size: int = 16,
-        dropout: bool = True,
-        train_embeddings: bool = True,
+        train_layers: int | str | None = "auto",
+        body_dtype: str = "float32",
         num_threads: int | None = None,
     ) -> None:
         if class_weight not in ("balanced", "none"):
             raise ValueError(f"class_weight must be 'balanced' or 'none', not {class_weight!r}")
         if batch_size < 2 or chunk_size < 1 or not 0 <= min_steps <= max_steps:
             raise ValueError("need batch_size >= 2, chunk_size >= 1, 0 <= min_steps <= max_steps")
+        if train_layers not in ("auto", None) and not (
+            isinstance(train_layers, int) and train_layers >= 1
+        ):
+            raise ValueError(f"train_layers must be 'auto', None (all) or >= 1: {train_layers!r}")
+        if body_dtype not in ("float32", "float16"):
+            raise ValueError(f"body_dtype must be 'float32' or 'float16', not {body_dtype!r}")
         if min(lr, head_c, epochs, lp_ft_lr) <= 0 or not 0 <= warmup < 1:
             raise ValueError("lr, head_c, epochs and lp_ft_lr must be > 0, warmup in [0, 1)")
         self.embedder, self.seed, self.progress = embedder, seed, progress
@@ -90,7 +108,7 @@ class SetFitTrainer:
         self.lr, self.warmup, self.weight_decay = lr, warmup, weight_decay
         self.head_c, self.balanced = head_c, class_weight == "balanced"
         self.lp_ft, self.lp_ft_epochs, self.lp_ft_lr = lp_ft, lp_ft_epochs, lp_ft_lr
-        self.chunk_size, self.dropout, self.train_embeddings = chunk_size, dropout, train_embeddings
+        self.chunk_size, self.train_layers, self.body_dtype = chunk_size, train_layers, body_dtype
         self.num_threads = num_threads or _default_threads()
 
     def steps_for(self, targets: np.ndarray) -> tuple[int, int]:
@@ -117,6 +135,9 @@ class SetFitTrainer:
             "lr": self.lr,
             "head_c": self.head_c,
             "class_weight": "balanced" if self.balanced else "none",
+            "epochs": self.epochs,
+            "train_layers": self.train_layers,
+            "body_dtype": self.body_dtype,
             "lp_ft": self.lp_ft,
         }
 
@@ -125,7 +146,12 @@ class SetFitTrainer:
 
         from guardrails.classifiers.setfit import SetFitClassifier
         from guardrails.embedders.text import TextEmbedder
-        from guardrails.training.contrastive import fine_tune_with_head, train_body
+        from guardrails.training.contrastive import (
+            fine_tune_with_head,
+            train_body,
+            transformer_depth,
+            tuned_parameters,
+        )
 
         _check(dataset)
         start = time.perf_counter()
@@ -138,68 +164,47 @@ class SetFitTrainer:
         texts, targets = dataset.inputs(), dataset.label_matrix()
         strata = np.unique(targets, axis=0, return_inverse=True)[1].reshape(-1)
         steps, pairs = self.steps_for(targets)
+        layers = self.train_layers
+        if layers == "auto":
+            layers = None if len(dataset) >= SMALL_DATA else max(1, transformer_depth(model) // 2)
         body_config = base.config.model_copy(update={"max_length": base.max_length})
+        shared = {"batch_size": self.batch_size, "weight_decay": self.weight_decay}
+        shared |= {"chunk_size": self.chunk_size, "train_layers": layers}
         with _torch_state(torch, self.seed, self.num_threads):
             rng = np.random.default_rng(self.seed)
             tokens = base.tokenize(texts)
             losses = train_body(
-                model,
-                tokens,
-                targets,
-                strata,
-                rng,
-                steps=steps,
-                batch_size=self.batch_size,
-                lr=self.lr,
-                warmup=self.warmup,
-                weight_decay=self.weight_decay,
-                chunk_size=self.chunk_size,
-                progress=self.progress,
-                dropout=self.dropout,
-                train_embeddings=self.train_embeddings,
-            )
+                model, tokens, targets, strata, rng, steps=steps, lr=self.lr,
+                warmup=self.warmup, progress=self.progress, **shared,
+            )  # fmt: skip
+            tuned = tuned_parameters(model, layers)
+            self._round(torch, tuned)
             body = TextEmbedder.from_modules(model, tokenizer, body_config)
             vectors = body.embed(texts)
             weight, bias = fit_head(
                 vectors, targets, dataset.multi_label, self.head_c, self.balanced
             )
             if self.lp_ft:
+                weights = _weights(targets, dataset.multi_label, self.balanced)
                 weight, bias = fine_tune_with_head(
-                    model,
-                    tokens,
-                    targets,
-                    _weights(targets, dataset.multi_label, self.balanced),
-                    strata,
-                    (weight, bias),
-                    rng,
-                    multi_label=dataset.multi_label,
-                    epochs=self.lp_ft_epochs,
-                    lr=self.lp_ft_lr,
-                    batch_size=self.batch_size,
-                    weight_decay=self.weight_decay,
-                    chunk_size=self.chunk_size,
-                )
+                    model, tokens, targets, weights, strata, (weight, bias), rng,
+                    multi_label=dataset.multi_label, epochs=self.lp_ft_epochs, lr=self.lp_ft_lr,
+                    **shared,
+                )  # fmt: skip
+                self._round(torch, tuned)
                 body = TextEmbedder.from_modules(model, tokenizer, body_config)
                 vectors = body.embed(texts)
         seconds = time.perf_counter() - start
         span = max(1, len(losses) // 10)
         metrics = {
             "contrastive_steps": steps,
+            "train_layers": layers,
             "pairs_covered": pairs,
             "contrastive_loss_start": round(float(np.mean(losses[:span] or [0.0])), 4),
             "contrastive_loss_end": round(float(np.mean(losses[-span:] or [0.0])), 4),
             "seconds": round(seconds, 3),
         } | _train_metrics(dataset, targets, vectors @ weight.T + bias)
-        counts = Counter(label for example in dataset.examples for label in example.labels)
-        info = TrainingInfo(
-            source=dataset.source,
-            sha256=dataset.sha256,
-            size=len(dataset),
-            label_counts={label: counts[label] for label in dataset.labels},
-            command=command,
-            seed=self.seed,
-            seconds=seconds,
-        )
+        info = training_info(dataset, seconds=seconds, seed=self.seed, command=command)
         return SetFitClassifier(
             dataset.labels,
             body=body,
@@ -211,6 +216,12 @@ class SetFitTrainer:
             training=info,
             metrics=metrics,
         )
+
+    def _round(self, torch: Any, params: list[Any]) -> None:
+        if self.body_dtype == "float16":
+            with torch.no_grad():
+                for param in params:
+                    param.copy_(param.to(torch.float16).to(param.dtype))
 
 
 def fit_head(

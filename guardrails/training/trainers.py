@@ -142,6 +142,7 @@ def _info(dataset: Dataset, *, seconds: float, seed: int, command: str | None) -
         command=command,
         seed=seed,
         seconds=seconds,
+        held_out=dataset.held_out,
     )
 
 

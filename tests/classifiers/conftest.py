@@ -56,6 +56,15 @@ def spam_data(spam_rows):
     return dataset_from_rows(spam_rows, source="spam.jsonl")
 
 
+@pytest.fixture(scope="module")
+def spam_dataset():
+    """The spam/ham rows as one dataset shared by a module (for tests that train slowly)."""
+    from guardrails.training.dataset import dataset_from_rows
+
+    rows = [{"text": t, "label": "spam"} for t in SPAM] + [{"text": t, "label": "ham"} for t in HAM]
+    return dataset_from_rows(rows, source="spam.jsonl")
+
+
 @pytest.fixture
 def multi_data():
     from guardrails.training.dataset import dataset_from_rows

