@@ -4,7 +4,10 @@ A record has the time, route, direction, verdict, every finding (step, label, ac
 threshold, span: never the matched text), the ML scores, the policy name and the sha256 of its
 file, the latency and whether enforcement was off (shadow mode). The content itself is written
 only if the policy says ``audit: {log_content: true}``, and then with every finding's span
-masked, so a caught secret never reaches the log.
+masked, so a caught secret never reaches the log. A check that skipped steps (a block ends the
+run early) found nothing for them to mask: what a skipped secrets or PII step would have caught
+would be written in clear. Such content is masked by :func:`full_masker` (every rule step of the
+policy, all run) when the caller gives one, and withheld otherwise.
 """
 
 from __future__ import annotations
@@ -18,15 +21,48 @@ from pathlib import Path
 from typing import IO, Any
 
 from guardrails.decision import Decision
-from guardrails.engine import apply_redactions
+from guardrails.engine import Engine, apply_redactions
 
-__all__ = ["AuditLog", "audit_record", "decision_recorder", "masked_content"]
+__all__ = [
+    "AuditLog",
+    "Masker",
+    "audit_record",
+    "decision_recorder",
+    "full_masker",
+    "masked_content",
+]
+
+Masker = Callable[[str, Decision], str]
+"""Content and its decision -> the content as the audit log may keep it."""
 
 
-def masked_content(text: str, decision: Decision) -> str:
+def masked_content(text: str, *decisions: Decision) -> str:
     """``text`` with every finding's span, whatever its action, replaced by ``[LABEL]``."""
-    spans = [(f.span, f"[{f.label.upper()}]") for f in decision.findings if f.span is not None]
+    spans = [
+        (f.span, f"[{f.label.upper()}]")
+        for decision in decisions
+        for f in decision.findings
+        if f.span is not None
+    ]
     return apply_redactions(text, spans) if spans else text
+
+
+def full_masker(engine: Engine) -> Masker:
+    """A :data:`Masker` for content whose check skipped steps: it also masks what every rule
+    step of ``engine``'s policy finds when all of them run (ML steps find no spans)."""
+    from guardrails.policy.steps import RULE_STEPS
+
+    policy = engine.policy
+    steps = [s for s in policy.steps if isinstance(s, RULE_STEPS) and s.enabled]
+    defaults = policy.defaults.model_copy(update={"run_all": True})
+    rules = Engine(policy.model_copy(update={"steps": steps, "tests": [], "defaults": defaults}))
+
+    def mask(text: str, decision: Decision) -> str:
+        if not decision.skipped:
+            return masked_content(text, decision)
+        return masked_content(text, decision, rules.check(text, direction=decision.direction))
+
+    return mask
 
 
 def audit_record(
@@ -38,7 +74,10 @@ def audit_record(
     policy_digest: str = "",
     elapsed_ms: float | None = None,
     shadow: bool = False,
+    mask: Masker | None = None,
 ) -> dict[str, Any]:
+    """One record. With ``log_content``, the content as ``mask`` (default: the decision's own
+    spans masked) leaves it; a check that skipped steps keeps it out unless ``mask`` is given."""
     record: dict[str, Any] = {
         "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "route": route,
@@ -56,7 +95,12 @@ def audit_record(
     if shadow:
         record["shadow"] = True
     if log_content and isinstance(content, str):
-        record["content"] = masked_content(content, decision)
+        if mask is not None:
+            record["content"] = mask(content, decision)
+        elif decision.skipped:  # nothing says what the skipped steps would have masked
+            record["content_withheld"] = "steps skipped: " + ", ".join(decision.skipped)
+        else:
+            record["content"] = masked_content(content, decision)
     elif log_content and isinstance(content, bytes):
         record["content_bytes"] = len(content)
     return record

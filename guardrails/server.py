@@ -8,6 +8,10 @@
 
 Bad requests get a 4xx with ``{"error": ..., "detail": ...}``, never a 500; a per-item problem
 (an image that is not an image) is that item's ``status: error``, the other items still answer.
+The body is read under ``max_body`` bytes and ``body_timeout`` seconds (413, 408); a
+``Content-Encoding`` other than identity is refused (415), so no compressed bomb is inflated.
+Answers never echo the content: a blocked item carries no ``redacted_text`` (the text with only
+its redact spans replaced would still hold what blocked it), and a bad item is named by index.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import base64
 import binascii
 import dataclasses
 import json
+import logging
 import os
 import time
 import uuid
@@ -27,11 +32,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from guardrails.audit import AuditLog
+from guardrails.asgi.body import ClientGone, read_body
+from guardrails.asgi.media import decode_text, is_json_type, parse_content_type, require_image
+from guardrails.asgi.replies import Rejection
+from guardrails.audit import AuditLog, Masker, full_masker
 from guardrails.decision import Action, Decision, Verdict
 from guardrails.engine import Engine
 from guardrails.errors import GuardrailsError, InputError
@@ -40,6 +48,8 @@ from guardrails.reload import LiveEngine
 __all__ = ["create_app"]
 
 MAX_ITEMS = 256
+
+logger = logging.getLogger("guardrails.server")
 
 
 class _BadRequest(Exception):
@@ -64,6 +74,14 @@ def _image_bytes(value: str) -> bytes:
         raise InputError(f"invalid base64 image: {exc}") from None
 
 
+def _checked_image(data: bytes, where: str) -> bytes | InputError:
+    """``data`` if it is an image that can be decoded safely, else why not (as an item error)."""
+    try:
+        return require_image(data, where)
+    except Rejection as exc:
+        return InputError(exc.detail)
+
+
 def _items_from_json(body: Any, pairs: bool = False) -> list[Any]:
     if not isinstance(body, dict):
         raise _BadRequest(400, "invalid_request", "the body is a JSON object with 'input'")
@@ -71,8 +89,13 @@ def _items_from_json(body: Any, pairs: bool = False) -> list[Any]:
     raw = [raw] if isinstance(raw, str | dict) else raw
     if raw is None and "images" not in body:
         raise _BadRequest(400, "invalid_request", "'input' (text, list, parts) is required")
-    items: list[str | bytes | InputError] = []
-    for part in raw or []:
+    if not isinstance(raw, list | None):
+        raise _BadRequest(400, "invalid_request", "'input' is a string, a part or a list")
+    images = body.get("images")
+    if not isinstance(images, list | None):
+        raise _BadRequest(400, "invalid_request", "'images' is a list of base64 strings")
+    items: list[str | bytes | tuple[str, str] | InputError] = []
+    for index, part in enumerate(raw or []):
         if isinstance(part, str):
             items.append(part)
         elif (
@@ -83,23 +106,33 @@ def _items_from_json(body: Any, pairs: bool = False) -> list[Any]:
         ):
             items.append((part[0], part[1]))
         elif isinstance(part, dict) and part.get("type") == "text":
-            items.append(str(part.get("text", "")))
+            text = part.get("text", "")
+            if not isinstance(text, str):
+                raise _BadRequest(400, "invalid_request", f"input[{index}]: 'text' is a string")
+            items.append(text)
         elif isinstance(part, dict) and part.get("type") == "image_url":
             url = part.get("image_url")
             url = url.get("url") if isinstance(url, dict) else url
-            items.append(_decode_or_error(url))
-        else:
-            raise _BadRequest(400, "invalid_request", f"unsupported input item: {str(part)[:80]}")
-    for image in body.get("images") or []:
-        items.append(_decode_or_error(image))
+            items.append(_decode_or_error(url, f"input[{index}]"))
+        else:  # named by position and type: an answer never echoes the content
+            kind = f"an object of type {part.get('type')!r}" if isinstance(part, dict) else None
+            kind = kind or f"a JSON {_json_type(part)}"
+            raise _BadRequest(400, "invalid_request", f"input[{index}]: unsupported item ({kind})")
+    for index, image in enumerate(images or []):
+        items.append(_decode_or_error(image, f"images[{index}]"))
     return items
 
 
-def _decode_or_error(value: Any) -> bytes | InputError:
+def _json_type(value: Any) -> str:
+    names = {bool: "boolean", int: "number", float: "number", list: "array", dict: "object"}
+    return "null" if value is None else names.get(type(value), "string")
+
+
+def _decode_or_error(value: Any, where: str) -> bytes | InputError:
     if not isinstance(value, str):
         return InputError("an image is a base64 string or data URL")
     try:
-        return _image_bytes(value)
+        return _checked_image(_image_bytes(value), where)
     except InputError as exc:
         return exc
 
@@ -110,6 +143,18 @@ def _boundary(content_type: str) -> bytes | None:
         if key.lower() == "boundary" and value:
             return value.strip('"').encode("latin-1")
     return None
+
+
+def _upload(data: bytes, content_type: str | None, name: str) -> str | bytes | InputError:
+    """An uploaded file as an item: an image as bytes, a text file as text, else an error."""
+    where = f"upload {name!r}"
+    mime, params = parse_content_type(content_type)
+    if not mime.startswith("image/") and (mime.startswith("text/") or is_json_type(mime)):
+        try:
+            return decode_text(data, params.get("charset"))
+        except Rejection as exc:
+            return InputError(f"{where}: {exc.detail}")
+    return _checked_image(data, where)
 
 
 def _openai_result(decision: Decision) -> dict[str, Any]:
@@ -125,6 +170,15 @@ def _openai_result(decision: Decision) -> dict[str, Any]:
         "categories": {label: label in flagged_labels for label in scores},
         "category_scores": {label: round(p, 6) for label, p in scores.items()},
     }
+
+
+def _answer(decision: Decision) -> dict[str, Any]:
+    """A decision as the service reports it. A blocked item has no ``redacted_text``: only its
+    redact spans are replaced there, so it would still hold what blocked it (a secret)."""
+    answer = decision.to_dict()
+    if decision.verdict is Verdict.BLOCK:
+        answer.pop("redacted_text", None)
+    return answer
 
 
 def _shadowed(decision: Decision) -> Decision:
@@ -146,21 +200,36 @@ class _Service:
         shadow: bool,
         max_body: int,
         classifiers: Any,
+        body_timeout: float,
     ) -> None:
         self.live, self.audit, self.metrics = live, audit, metrics
         self.shadow, self.max_body, self.classifiers = shadow, max_body, classifiers
+        self.body_timeout = body_timeout
+        self._masker: tuple[Engine, Masker] | None = None  # for the current engine
+
+    def masker(self, engine: Engine) -> Masker:
+        """How the audit log masks content checked by ``engine`` (built once per engine)."""
+        if self._masker is None or self._masker[0] is not engine:
+            self._masker = (engine, full_masker(engine))
+        return self._masker[1]
 
     async def body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body:
-            raise _BadRequest(413, "too_large", f"the body is over {self.max_body} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise _BadRequest(413, "too_large", f"the body is over {self.max_body} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        """The body, read under the size and time limits (the middleware's own reader)."""
+        encoding = request.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("identity", ""):
+            raise _BadRequest(
+                415, "unsupported_content_encoding", "send the body uncompressed (identity)"
+            )
+        try:
+            return await read_body(
+                request.receive,
+                request.headers.get("content-length"),
+                self.max_body,
+                timeout=self.body_timeout,
+            )
+        except Rejection as exc:
+            error = "too_large" if exc.status == 413 else exc.error
+            raise _BadRequest(exc.status, error, exc.detail) from None
 
     async def parse(
         self, request: Request, pairs: bool = False
@@ -172,7 +241,9 @@ class _Service:
             raise _BadRequest(415, "unsupported_media_type", "send application/json or multipart")
         try:
             body = json.loads(await self.body(request))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except RecursionError:
+            raise _BadRequest(400, "invalid_json", "nested too deeply") from None
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, a 5,000-digit number
             raise _BadRequest(400, "invalid_json", str(exc)[:200]) from None
         return _items_from_json(body, pairs), body if isinstance(body, dict) else {}
 
@@ -202,7 +273,7 @@ class _Service:
                 else:
                     options[key] = value
             else:
-                items.append(await value.read())
+                items.append(_upload(await value.read(), value.content_type, key))
         return items, options
 
     async def moderate(self, request: Request) -> Response:
@@ -213,10 +284,18 @@ class _Service:
         if direction not in ("input", "output"):
             raise _BadRequest(400, "invalid_request", "direction is 'input' or 'output'")
         prompt = options.get("prompt")
+        if not isinstance(prompt, str | None):
+            raise _BadRequest(400, "invalid_request", "'prompt' is a string")
         engine = self.live.engine
-        results = await asyncio.gather(
-            *(self.moderate_one(engine, item, direction, prompt) for item in items)
-        )
+        try:
+            results = await asyncio.gather(
+                *(self.moderate_one(engine, item, direction, prompt) for item in items)
+            )
+        except Exception as exc:  # the engine applies each step's on_error; this is anything else
+            logger.error("moderation failed (%s): answering 503", type(exc).__name__)
+            raise _BadRequest(
+                503, "moderation_unavailable", "the content could not be checked"
+            ) from None
         if self.shadow:  # report what would have happened, enforce nothing
             results = [
                 (_shadowed(d), ms) if isinstance(d, Decision) else (d, ms) for d, ms in results
@@ -237,7 +316,7 @@ class _Service:
         for index, (decision, latency) in enumerate(results):
             if isinstance(decision, Decision):
                 worst = max(worst, decision.verdict)
-                answer = {"index": index, "status": "ok", **decision.to_dict()}
+                answer = {"index": index, "status": "ok", **_answer(decision)}
                 answer["latency_ms"] = round(latency, 3)
             else:
                 answer = {"index": index, "status": "error", "error": str(decision)}
@@ -266,10 +345,12 @@ class _Service:
         if self.metrics is not None:
             self.metrics.observe(decision, elapsed, shadow=self.shadow)
         if self.audit is not None:
+            log_content = engine.policy.audit.log_content
             self.audit.record(
                 decision,
                 content=item,
-                log_content=engine.policy.audit.log_content,
+                log_content=log_content,
+                mask=self.masker(engine) if log_content else None,
                 route="/v1/moderate",
                 policy_digest=engine.policy.digest,
                 elapsed_ms=elapsed * 1000,
@@ -296,6 +377,11 @@ class _Service:
             predictions = await asyncio.to_thread(self.classifiers.predict, name, items, top_k)
         except InputError as exc:
             raise _BadRequest(400, "invalid_input", str(exc)) from None
+        except Exception as exc:  # a model that fails is the service's fault, not the client's
+            logger.error("classifier %r failed: %s", name, type(exc).__name__)
+            raise _BadRequest(
+                503, "classifier_unavailable", f"classifier {name!r} failed to answer"
+            ) from None
         return JSONResponse(
             {
                 "model": name,
@@ -338,6 +424,8 @@ def _handler(service: _Service, method: Any) -> Any:
             response = await method(request)
         except _BadRequest as exc:
             response = _error(exc.status, exc.error, exc.detail)
+        except (ClientGone, ClientDisconnect):  # nobody to answer; not a server error
+            response = _error(400, "client_disconnected", "the body ended early")
         if service.metrics is not None:
             service.metrics.requests.labels(request.url.path, str(response.status_code)).inc()
         return response
@@ -354,10 +442,12 @@ def create_app(
     watch: bool = False,
     sighup: bool = False,
     max_body: int = 8 << 20,
+    body_timeout: float = 60.0,
     classifiers: Any = None,
 ) -> Starlette:
     """Build the service. ``metrics=True`` makes a private :class:`~guardrails.metrics.Metrics`;
-    ``watch`` reloads the policy when its files change, ``sighup`` on SIGHUP; ``classifiers`` is a
+    ``watch`` reloads the policy when its files change, ``sighup`` on SIGHUP; ``max_body`` bytes
+    (413) must arrive within ``body_timeout`` seconds (408); ``classifiers`` is a
     :class:`~guardrails.registry.ClassifierRegistry` for /v1/classify (default: from the
     ``GUARDRAILS_CLASSIFIERS`` environment variable)."""
     live = policy if isinstance(policy, LiveEngine) else LiveEngine(policy)
@@ -371,7 +461,7 @@ def create_app(
         from guardrails.registry import registry_from_env
 
         classifiers = registry_from_env()
-    service = _Service(live, audit, metrics or None, shadow, max_body, classifiers)
+    service = _Service(live, audit, metrics or None, shadow, max_body, classifiers, body_timeout)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,6 +2,10 @@
 
 Whatever cannot be read as its headers say raises a :class:`~guardrails.asgi.replies.Rejection`
 (415 for a type or charset that cannot be checked, 400 for bytes that are not what they claim).
+An image is refused before any model sees it if its magic bytes name no known format, or, when
+Pillow is installed (the ``vision`` extra), if its header cannot be read or declares more than
+:data:`~guardrails.embedders.images.MAX_PIXELS` pixels (a decompression bomb: a tiny file whose
+pixels would fill the memory): 413. No pixel is decoded to find out.
 """
 
 from __future__ import annotations
@@ -106,11 +110,25 @@ def sniff_image(data: bytes) -> str | None:
 
 
 def require_image(data: bytes, where: str) -> bytes:
-    """``data`` if it is an image the engine can be given; a 415 otherwise."""
+    """``data`` if it is an image the engine can be given: a 415 if it is not an image, a 400
+    if its header is unreadable, a 413 if it is too large to decode safely."""
     if sniff_image(data) is None:
         raise Rejection(
             415, "not_an_image", f"{where} is not an image (PNG, JPEG, GIF, WebP, BMP or TIFF)"
         )
+    from guardrails.embedders.images import MAX_PIXELS, image_size
+    from guardrails.errors import InputError, MissingDependency
+
+    try:
+        size = image_size(data)
+    except MissingDependency:  # no Pillow: no image model can run either; magic bytes it is
+        return data
+    except InputError:
+        raise Rejection(400, "invalid_image", f"{where} is not a readable image") from None
+    if size is None or size[0] * size[1] > MAX_PIXELS:
+        declared = f"{size[0]}x{size[1]} pixels" if size else "its declared size"
+        detail = f"{where}: {declared} is over the {MAX_PIXELS}-pixel limit"
+        raise Rejection(413, "image_too_large", detail)
     return data
 
 

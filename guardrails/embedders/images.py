@@ -27,6 +27,7 @@ __all__ = [
     "ImageSource",
     "center_crop_array",
     "describe",
+    "image_size",
     "open_image",
     "open_images",
 ]
@@ -56,6 +57,25 @@ def describe(source: ImageSource) -> str:
     if isinstance(source, bytes | bytearray | memoryview):
         return f"<{len(source)} bytes>"
     return f"<{type(source).__name__}>"
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of encoded image bytes, read from the header: no pixel is decoded.
+
+    The file's structure is verified on the way (chunk checksums for PNG), so a truncated or
+    corrupt image raises :class:`InputError`. None means the header declares more pixels than
+    Pillow agrees to open at all (its own decompression-bomb limit): certainly too large.
+    """
+    image_module, _ = _pil()
+    try:
+        with image_module.open(io.BytesIO(bytes(data))) as image:
+            size = image.size
+            image.verify()
+    except image_module.DecompressionBombError:
+        return None
+    except Exception as exc:  # Pillow's plugins raise many types for corrupt headers
+        raise InputError(f"{describe(data)}: not a readable image ({type(exc).__name__})") from exc
+    return size
 
 
 def open_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
