@@ -147,7 +147,8 @@ class MicroBatcher(Generic[In, Out]):
             if len(results) != len(live):
                 raise RuntimeError(f"{self.name}: {len(results)} results for {len(live)} items")
         except BaseException as exc:  # every waiting caller must hear about it
-            logger.warning("%s: batch of %d failed: %s", self.name, len(live), exc)
+            # the type only: a model's message may quote the content it choked on
+            logger.warning("%s: batch of %d failed: %s", self.name, len(live), type(exc).__name__)
             for _, fut in live:
                 fut.set_exception(exc)
             return

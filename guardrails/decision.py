@@ -138,8 +138,9 @@ class Decision:
     ``redacted_text`` is the text with every redact finding replaced by a ``[LABEL]`` token, or
     ``None`` when nothing was redacted. ``scores`` maps an ML step id to every label's
     probability (present on allow too, so a caller sees how close content came). ``timings_ms``
-    maps each step that ran to its elapsed milliseconds; ``skipped`` names the steps that were not
-    run because their outcome could not change the verdict.
+    maps each step that ran to its elapsed milliseconds (empty when the engine answered from its
+    memo of recent texts); ``skipped`` names the steps that were not run because their outcome
+    could not change the verdict.
     """
 
     verdict: Verdict
@@ -158,6 +159,44 @@ class Decision:
             object.__setattr__(self, "scores", _frozen(nested))
         if self.timings_ms.__class__ is not MappingProxyType:
             object.__setattr__(self, "timings_ms", _frozen(self.timings_ms))
+
+    @classmethod
+    def _trusted(
+        cls,
+        verdict: Verdict,
+        findings: tuple[Finding, ...],
+        direction: Direction,
+        policy: str,
+        redacted_text: str | None,
+        scores: MappingProxyType[str, Any],
+        timings_ms: MappingProxyType[str, float],
+        skipped: tuple[str, ...],
+    ) -> Decision:
+        """Build a decision from values that are already immutable (tuples, read-only
+        mappings), without the checks of ``__init__``: the engine's hot path, one per item."""
+        decision = _new(cls)
+        _SET_VERDICT(decision, verdict)
+        _SET_FINDINGS(decision, findings)
+        _SET_DIRECTION(decision, direction)
+        _SET_POLICY(decision, policy)
+        _SET_REDACTED(decision, redacted_text)
+        _SET_SCORES(decision, scores)
+        _SET_TIMINGS(decision, timings_ms)
+        _SET_SKIPPED(decision, skipped)
+        return decision
+
+    def without_timings(self) -> Decision:
+        """The same decision with empty ``timings_ms``: an answer no step ran for."""
+        return Decision._trusted(
+            self.verdict,
+            self.findings,
+            self.direction,
+            self.policy,
+            self.redacted_text,
+            self.scores,  # type: ignore[arg-type]
+            _EMPTY,  # type: ignore[arg-type]
+            self.skipped,
+        )
 
     @property
     def allowed(self) -> bool:
@@ -199,3 +238,30 @@ class Decision:
         if self.skipped:
             out["skipped"] = list(self.skipped)
         return out
+
+
+# Slot setters for ``Decision._trusted``: a frozen dataclass sets its fields through
+# ``object.__setattr__`` by name; the slot descriptors do the same a little faster.
+_new = object.__new__
+(
+    _SET_VERDICT,
+    _SET_FINDINGS,
+    _SET_DIRECTION,
+    _SET_POLICY,
+    _SET_REDACTED,
+    _SET_SCORES,
+    _SET_TIMINGS,
+    _SET_SKIPPED,
+) = (
+    Decision.__dict__[name].__set__
+    for name in (
+        "verdict",
+        "findings",
+        "direction",
+        "policy",
+        "redacted_text",
+        "scores",
+        "timings_ms",
+        "skipped",
+    )
+)

@@ -6,6 +6,12 @@ step once the verdict is already flag) is skipped and named in ``Decision.skippe
 log steps always run: their output is the rewritten text and the audit trail, not the verdict.
 A check that raises follows the step's ``on_error``: ``fail_closed`` blocks, ``fail_open``
 allows with a finding that says what failed.
+
+Rule checks are pure, so a rules-only engine remembers the decisions of the last ``memo_size``
+short texts it checked (input, or output without a prompt) and answers a text it has just seen
+from that memo: a chat app's system prompt and the history a client sends again with every
+turn cost a dictionary lookup, not a run. Only identical text hits; a decision with a failed
+step is never kept; an answer from the memo has empty ``timings_ms`` (no step ran).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +29,21 @@ from typing import Any, TypeVar
 
 from guardrails._loop import LoopThread, drive
 from guardrails.decision import Action, Decision, Direction, Finding, Verdict
-from guardrails.errors import GuardrailsError, InputError, PolicyError
+from guardrails.errors import GuardrailsError, InputError, PolicyError, StepTimeout
 from guardrails.policy.loader import load_policy, policy_from_string
 from guardrails.policy.schema import LocatedValueError, Policy
 from guardrails.rules.base import CheckContext, Detection, ScanResult, resolve_check
 
-__all__ = ["Engine", "apply_redactions", "replacement_for"]
+__all__ = ["MEMO_MAX_CHARS", "MEMO_SIZE", "Engine", "apply_redactions", "replacement_for"]
 
 logger = logging.getLogger("guardrails")
 T = TypeVar("T")
 _NO_SCORES: MappingProxyType[str, Any] = MappingProxyType({})
+_VERDICTS = (Verdict.ALLOW, Verdict.FLAG, Verdict.BLOCK)  # by rank
+MEMO_SIZE = 1024
+"""Decisions a rules-only engine remembers by default (see the module doc)."""
+MEMO_MAX_CHARS = 4096
+"""Longer texts are not remembered: they rarely repeat, and would hold the memory."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,7 @@ class _Step:
     max_rank: int  # max_verdict's rank, an int for the hot path
     modality: str  # "text" or "image": the content the check reads
     always_runs: bool  # redact and log steps produce text and audit records, not a verdict
+    scan: Callable[[str, CheckContext], Any] | None  # a rule's bound ``scan``; None for ML
 
 
 def _compile(policy: Policy, hub: Callable[[], Any]) -> list[_Step]:
@@ -85,6 +98,7 @@ def _compile(policy: Policy, hub: Callable[[], Any]) -> list[_Step]:
                 max_rank=getattr(check, "max_verdict", action.verdict).rank,
                 always_runs=action in (Action.REDACT, Action.LOG),
                 modality=str(getattr(check, "modality", "text")),
+                scan=None if is_async else check.scan,
             )
         )
     if problems:
@@ -93,11 +107,15 @@ def _compile(policy: Policy, hub: Callable[[], Any]) -> list[_Step]:
 
 
 class Engine:
-    """A compiled policy. Immutable after construction and safe to share between requests."""
+    """A compiled policy. Immutable after construction (but for the memo of recent decisions,
+    which only saves work) and safe to share between requests and threads."""
 
-    def __init__(self, policy: Policy, *, embedders: Sequence[Any] = ()) -> None:
+    def __init__(
+        self, policy: Policy, *, embedders: Sequence[Any] = (), memo_size: int = MEMO_SIZE
+    ) -> None:
         """``embedders``: already loaded embedders to use wherever a step's model names the
-        same config (instead of loading another copy)."""
+        same config (instead of loading another copy). ``memo_size``: decisions a rules-only
+        engine remembers (texts of at most :data:`MEMO_MAX_CHARS` characters); 0: none."""
         self.policy = policy
         self._embedders = tuple(embedders)
         self.hub: Any = None  # the EmbeddingHub, made only if a step needs a model
@@ -108,9 +126,17 @@ class Engine:
             for m in ("text", "image")
         }
         self._run_all = policy.defaults.run_all
+        self._name = policy.name
         self._contexts = {d: CheckContext(direction=d) for d in Direction}
         self._needs_loop = any(step.is_async for step in self._steps)
         self._loop = LoopThread() if self._needs_loop else None
+        self._memo_size = memo_size
+        # per direction: text -> its decision; ML steps have their own embedding cache
+        self._memos: dict[Direction, OrderedDict[str, Decision]] | None = (
+            {d: OrderedDict() for d in Direction}
+            if memo_size > 0 and not self._needs_loop
+            else None
+        )
 
     def _hub(self) -> Any:
         if self.hub is None:
@@ -203,86 +229,110 @@ class Engine:
             raise InputError(
                 f"content must be str (text) or bytes (an image), not {type(content).__name__}"
             )
-        text = content
         if direction.__class__ is not Direction:
             direction = Direction(direction)
-        context = (
-            self._contexts[direction]
-            if prompt is None
-            else CheckContext(direction=direction, prompt=prompt)
-        )
+        memo = None
+        if prompt is None:
+            context = self._contexts[direction]
+            if self._memos is not None and modality == "text" and len(content) <= MEMO_MAX_CHARS:
+                memo = self._memos[direction]
+                known = memo.get(content)  # type: ignore[call-overload]
+                if known is not None:
+                    if known.timings_ms:  # the first answer from the memo: drop its timings
+                        known = known.without_timings()
+                        memo[content] = known  # type: ignore[index]
+                    return known
+        else:
+            context = CheckContext(direction=direction, prompt=prompt)
+        # The hot path is a clean text: per step, one call, one clock reading and one timing.
+        # Findings, scores and redactions are only built when a step returns something.
         run_all = self._run_all
-        verdict = Verdict.ALLOW
-        rank = 0  # verdict's rank, compared as an int on the hot path
+        rank = 0  # the verdict's rank, compared as an int
         findings: list[Finding] = []
-        scores: dict[str, dict[str, float]] = {}
+        scores: dict[str, Any] = {}
         timings: dict[str, float] = {}
         skipped: list[str] = []
         redactions: list[tuple[tuple[int, int], str]] = []
         clock = time.perf_counter
         last = clock()
         for step in self._plan[direction, modality]:
-            if not run_all and (rank == 2 or (step.max_rank <= rank and not step.always_runs)):
+            if (
+                rank
+                and not run_all
+                and (rank == 2 or (step.max_rank <= rank and not step.always_runs))
+            ):
                 skipped.append(step.id)
                 continue
             try:
-                if step.is_async:
-                    result = await self._run_async(step, text, context)
+                if step.scan is not None:
+                    result = step.scan(content, context)
                 else:
-                    result = step.check.scan(text, context)
+                    result = await self._run_async(step, content, context)
             except Exception as exc:  # a failing check must never crash the caller
                 result = [self._failure(step, exc)]
+                memo = None  # a failure may not happen again: check this text anew next time
             now = clock()
             timings[step.id] = (now - last) * 1000.0
             last = now
+            if not result:
+                continue
             if result.__class__ is ScanResult:
-                scores[step.id] = dict(result.scores)
+                scores[step.id] = MappingProxyType(dict(result.scores))
                 result = result.detections
             for detection in result:
                 finding = _finding(step, detection)
                 findings.append(finding)
                 if finding.verdict.rank > rank:
-                    verdict, rank = finding.verdict, finding.verdict.rank
+                    rank = finding.verdict.rank
                 if finding.action is Action.REDACT and finding.span is not None:
                     redactions.append((finding.span, replacement_for(finding)))
-        return Decision(
-            verdict=verdict,
-            findings=tuple(findings),
-            direction=direction,
-            policy=self.policy.name,
-            redacted_text=apply_redactions(text, redactions) if redactions else None,
-            scores=(
-                MappingProxyType({k: MappingProxyType(v) for k, v in scores.items()})
-                if scores
-                else _NO_SCORES
-            ),
-            timings_ms=MappingProxyType(timings),
-            skipped=tuple(skipped),
+        decision = Decision._trusted(
+            _VERDICTS[rank],
+            tuple(findings),
+            direction,
+            self._name,
+            apply_redactions(content, redactions) if redactions else None,  # type: ignore[arg-type]
+            MappingProxyType(scores) if scores else _NO_SCORES,
+            MappingProxyType(timings),
+            tuple(skipped),
         )
+        if memo is not None:
+            memo[content] = decision  # type: ignore[index]
+            while len(memo) > self._memo_size:  # forget the oldest
+                try:
+                    memo.popitem(last=False)
+                except KeyError:  # another thread emptied it first
+                    break
+        return decision
 
     async def _run_async(self, step: _Step, text: str, context: CheckContext) -> Any:
         timeout = self.policy.defaults.timeout_ms / 1000.0
         try:
             return await asyncio.wait_for(step.check.ascan(text, context), timeout)
         except TimeoutError:
-            raise TimeoutError(
+            raise StepTimeout(
                 f"step exceeded its {self.policy.defaults.timeout_ms} ms budget"
             ) from None
 
     def _failure(self, step: _Step, exc: Exception) -> Detection:
+        """The fail-mode outcome of a step that raised. Only guardrails' own errors, which never
+        quote content, are described by their message; any other exception (a model's, a
+        library's) is named by its type alone, since its message may quote the input."""
         closed = step.on_error == "fail_closed"
+        reason = type(exc).__name__
+        if isinstance(exc, GuardrailsError) and str(exc):
+            reason = f"{reason}: {exc}"
         logger.warning(
-            "guardrails step %r failed (%s): %s: %s",
+            "guardrails step %r failed (%s): %s",
             step.id,
             "blocking" if closed else "allowing",
-            type(exc).__name__,
-            exc,
+            reason,
         )
         return Detection(
             label="error",
             action=Action.BLOCK if closed else Action.LOG,
             score=1.0,
-            detail=f"{step.on_error}: {type(exc).__name__}: {exc}"[:500],
+            detail=f"{step.on_error}: {reason}"[:500],
         )
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "MissingDependency",
     "ModelLoadError",
     "PolicyError",
+    "StepTimeout",
 ]
 
 
@@ -65,6 +66,10 @@ class ModelLoadError(GuardrailsError):
 
 class InputError(GuardrailsError):
     """Content that cannot be moderated as given (e.g. bytes that are not an image)."""
+
+
+class StepTimeout(GuardrailsError, TimeoutError):
+    """An ML step ran past the policy's ``timeout_ms``; its fail mode decides."""
 
 
 class MissingDependency(GuardrailsError, ImportError):

@@ -124,6 +124,9 @@ class GuardrailsMiddleware:
         self._include = [_matcher(p) for p in include] if include is not None else None
         self._exclude = [_matcher(p) for p in exclude]
         self._methods = frozenset(m.upper() for m in methods) if methods is not None else None
+        self._everything = (
+            not (self._routes or self._exclude) and methods is None and (include is None)
+        )  # every request gets the default policy: nothing to match per request
         self._settings = Settings(
             extractor=Extractor(
                 [compile_path(p) for p in json_paths],
@@ -159,7 +162,7 @@ class GuardrailsMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        source = self._source_for(scope)
+        source = self._default if self._everything else self._source_for(scope)
         if source is None:
             await self.app(scope, receive, send)
             return

@@ -115,7 +115,8 @@ def test_a_failing_check_follows_the_error_mode(make_engine, monkeypatch, caplog
     decision = engine.check("anything")
     assert decision.verdict.value == verdict
     (finding,) = decision.findings
-    assert finding.label == "error" and "exploded" in finding.detail and mode in finding.detail
+    assert finding.label == "error" and "RuntimeError" in finding.detail and mode in finding.detail
+    assert "exploded" not in finding.detail  # type only: a foreign message may quote content
     assert "custom" in caplog.text
 
 
@@ -144,3 +145,60 @@ def test_overlapping_redactions_merge(make_engine):
         """
     )
     assert engine.check("write alice@example.com").redacted_text == "write [EMAIL]"
+
+
+def test_a_text_seen_again_is_answered_from_the_memo(engine):
+    first = engine.check("x@example.com suspicious invoice")
+    again = engine.check("x@example.com suspicious invoice")
+    assert again.verdict is first.verdict and again.findings == first.findings
+    assert again.redacted_text == first.redacted_text and again.skipped == first.skipped
+    assert first.timings_ms and again.timings_ms == {}  # no step ran for the memo's answer
+    assert engine.check("x@example.com suspicious invoice", direction="output").timings_ms
+    other = engine.check("y@example.com suspicious invoice")
+    assert other.timings_ms and other.redacted_text == "[EMAIL] suspicious invoice"
+
+
+def test_the_memo_is_bounded_and_can_be_turned_off(make_engine):
+    policy = make_engine(POLICY).policy
+    small = Engine(policy, memo_size=2)
+    for text in ("one", "two", "three"):
+        small.check(text)
+    assert small.check("one").timings_ms  # the oldest was forgotten: checked again
+    assert not small.check("three").timings_ms
+    off = Engine(policy, memo_size=0)
+    off.check("hello")
+    assert off.check("hello").timings_ms
+
+
+def test_the_memo_is_safe_across_threads(make_engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = Engine(make_engine(POLICY).policy, memo_size=8)
+    texts = [f"text {i % 20} {'forbidden' if i % 3 == 0 else 'fine'}" for i in range(2000)]
+    with ThreadPoolExecutor(8) as pool:
+        verdicts = list(pool.map(lambda t: engine.check(t).verdict, texts))
+    assert verdicts == [Verdict.BLOCK if "forbidden" in t else Verdict.ALLOW for t in texts]
+
+
+def test_a_failed_check_is_not_remembered(make_engine, monkeypatch):
+    calls = []
+
+    def flaky(self, text, context):
+        calls.append(text)
+        if len(calls) == 1:
+            raise RuntimeError("transient")
+        return []
+
+    monkeypatch.setattr(RegexCheck, "scan", flaky)
+    engine = make_engine(
+        "version: 1\nname: e\nsteps:\n  - {id: custom, kind: regex, patterns: {x: 'x+'}}\n"
+    )
+    assert engine.check("anything").blocked  # fail_closed
+    assert engine.check("anything").allowed  # checked again, not answered from the memo
+    assert engine.check("anything").allowed and len(calls) == 2
+
+
+def test_output_checks_with_a_prompt_are_not_remembered(engine):
+    engine.check("the secretword", direction="output", prompt="what is it?")
+    again = engine.check("the secretword", direction="output", prompt="something else")
+    assert again.blocked and again.timings_ms

@@ -92,12 +92,21 @@ class Exchange:
     async def run(self) -> None:
         s, scope = self.settings, self.scope
         length = kind = None
+        coding = b"identity"
         for key, value in scope["headers"]:
             if key == b"content-length":
                 length = value.decode("latin-1")
             elif key == b"content-type":
                 kind = value.decode("latin-1")
+            elif key == b"content-encoding":
+                coding = value.strip().lower()
         try:
+            if coding not in (b"identity", b""):
+                # Compressed bytes cannot be checked as they stand, and an app that inflates
+                # them would get content nobody checked; inflating here invites bombs.
+                raise Rejection(
+                    415, "unsupported_content_encoding", "send the body uncompressed (identity)"
+                )
             body = await read_body(self.receive, length, s.max_body_size)
             parsed = s.extractor.parse(body, kind)
             decisions = await check_items(self.engine, parsed.items, Direction.INPUT, None)
@@ -116,9 +125,12 @@ class Exchange:
             await send_json(self.send, 503, {"error": "moderation_unavailable", "detail": detail})
             return
         verdict = Verdict.ALLOW
-        for decision in decisions:
-            if decision.verdict.rank > verdict.rank:
+        redacted: dict[int, str] = {}  # item index -> its redacted text
+        for i, decision in enumerate(decisions):
+            if decision.verdict is not verdict and decision.verdict.rank > verdict.rank:
                 verdict = decision.verdict
+            if decision.redacted_text is not None and isinstance(parsed.items[i].content, str):
+                redacted[i] = decision.redacted_text
         s.report(decisions, scope["path"])
         if verdict is Verdict.BLOCK:
             reasons = sorted({f"{f.step}:{f.label}" for d in decisions for f in d.reasons})
@@ -127,17 +139,12 @@ class Exchange:
                 payload = block_payload(decisions, "input")
                 await send_json(self.send, s.block_status, payload, Verdict.BLOCK)
                 return
-        redacted = {
-            i: d.redacted_text
-            for i, d in enumerate(decisions)
-            if d.redacted_text is not None and isinstance(parsed.items[i].content, str)
-        }
         state = scope.setdefault("state", {})
-        if redacted and s.enforce:
+        redacting = bool(redacted) and s.enforce
+        if redacting:
             body = parsed.rewrite(redacted)
             scope = {**scope, "headers": _with_length(scope["headers"], len(body))}
-        locations = tuple(item.where for item in parsed.items)
-        redacting = bool(redacted and s.enforce)
+        locations = tuple([item.where for item in parsed.items])
         state["guardrails"] = RequestModeration(verdict, tuple(decisions), locations, redacting)
         if not s.check_responses:
             await self.app(scope, Replay(self.receive, body), _WithHeader(self.send, verdict))

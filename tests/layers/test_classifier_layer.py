@@ -90,7 +90,8 @@ def test_a_raising_classifier_follows_the_error_mode(
     decision = engine.check("anything at all")
     assert decision.verdict is verdict
     (finding,) = decision.findings
-    assert finding.label == "error" and "index file corrupted" in finding.detail
+    assert finding.label == "error" and "RuntimeError" in finding.detail
+    assert "corrupted" not in finding.detail  # a foreign message may quote content: type only
     engine.close()
 
 

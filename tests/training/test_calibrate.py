@@ -88,4 +88,3 @@ def test_read_rows_reports_bad_lines(tmp_path):
     with pytest.raises(DatasetError) as info:
         read_rows(path)
     assert info.value.lines == (2, 3)
-
