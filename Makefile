@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(VENV)/.full: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
-	$(BIN)/guardrails test policies/*.yaml
+	$(BIN)/guardrails test policies/default.yaml policies/chat.yaml
 	@# exit codes 0/1/2 are verdicts (allow/flag/block), not failures
 	$(BIN)/guardrails check --policy policies/default.yaml --jsonl examples/messages.jsonl \
 		|| [ $$? -le 2 ]
@@ -34,6 +34,19 @@ test: $(VENV)/.full
 bench: $(VENV)/.full
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m benchmarks
+
+# The shipped classifiers, retrained from ../shared/data with the project's own CLI. Each manifest
+# records its data file, sha256 and this command line. Top-layer SetFit bodies in float16 keep each
+# model near 10 MB; 20% of the rows are held out for `guardrails calibrate --held-out`.
+DATA ?= ../shared/data/jsonl
+SETFIT := --family setfit --option train_layers=3 --option body_dtype=float16
+models: $(VENV)/.full
+	$(BIN)/guardrails train $(SETFIT) --holdout 0.2 \
+		--data $(DATA)/prompt_injection_train.jsonl --out models/prompt-injection
+	$(BIN)/guardrails train $(SETFIT) \
+		--data $(DATA)/tweeteval_offensive_train.jsonl --out models/toxicity
+	$(BIN)/guardrails train $(SETFIT) --holdout 0.2 \
+		--data policies/data/categories_train.jsonl --out models/categories
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
