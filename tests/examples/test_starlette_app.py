@@ -10,7 +10,12 @@ import httpx
 import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "starlette_app.py"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+# a complete 1x1 PNG: uploads that claim to be images are checked from their header
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+    b"\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc```\x00\x00\x00\x04\x00\x01\xf6\x178U\x00\x00\x00\x00"
+    b"IEND\xaeB`\x82"
+)
 
 
 @pytest.fixture(scope="module")
