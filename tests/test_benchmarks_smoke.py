@@ -1,0 +1,42 @@
+"""Smoke tests of the benchmark scripts: they import, and their cheapest parts run."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+def test_every_registered_benchmark_has_a_run_function():
+    from benchmarks.__main__ import BENCHMARKS
+
+    for name, module in BENCHMARKS.items():
+        assert callable(importlib.import_module(module).run), name
+
+
+def test_knn_worker_measures_a_small_index():
+    pytest.importorskip("hnswlib")
+    from benchmarks.bench_knn import _worker
+
+    result = _worker({"n": 300, "hnsw": True, "queries": 10, "exact_timed": 3, "seed": 0})
+    assert result["n"] == 300
+    assert result["build_s"] > 0
+    assert result["ef256"]["recall"] > 0.9  # ef above the size: search is near exact
+
+
+def test_rule_cases_run_on_our_side(tmp_path):
+    import random
+
+    from benchmarks.bench_peers_rules import _cases, _ours, _plants, _texts
+    from benchmarks.bench_rules import _vocabulary
+
+    rng = random.Random(0)
+    vocabulary = _vocabulary(rng, 400)
+    words, prose = vocabulary[::2], vocabulary[1::2]
+    (tmp_path / "w10k.txt").write_text("\n".join(words))
+    (tmp_path / "w100.txt").write_text("\n".join(words[:100]))
+    cases = _cases(words, words[:100])
+    for case in cases:
+        case["texts"] = _texts(_plants(words[:100])[case["plant"]], prose, rng, 100)
+    ours = _ours(cases, tmp_path, min_seconds=0.001)
+    assert all(r["short_found"] and r["long_found"] for r in ours.values()), ours
