@@ -169,7 +169,10 @@ def _held_out_rows(engine: Any, args: argparse.Namespace) -> list[tuple[str, tup
     from guardrails.layers.classifier import locate_model
     from guardrails.training.dataset import load_dataset
 
-    model = getattr(engine.policy.step(args.step), "model", None)
+    try:
+        model = getattr(engine.policy.step(args.step), "model", None)
+    except KeyError:
+        raise _Failure(f"no step {args.step!r} in {args.policy}", EXIT_USAGE) from None
     if not isinstance(model, str):
         raise _Failure(f"--held-out: step {args.step!r} has no trained classifier", EXIT_USAGE)
     where = locate_model(model, Path(args.policy).resolve().parent)
