@@ -163,8 +163,9 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def _held_out_rows(engine: Any, args: argparse.Namespace) -> list[tuple[str, tuple[str, ...]]]:
-    """The rows of ``--data`` that the step's classifier was trained without (``guardrails
-    train --holdout``); a usage error if it has none or ``--data`` is another file."""
+    """The rows of the ``--data`` files that the step's classifier was trained without
+    (``guardrails train --holdout``); a usage error if it has none, or if a file it held rows
+    out of is not given (matched by sha256, so a renamed copy is fine, an edited one is not)."""
     from guardrails.artifacts import read_manifest
     from guardrails.layers.classifier import locate_model
     from guardrails.training.dataset import load_dataset
@@ -179,13 +180,20 @@ def _held_out_rows(engine: Any, args: argparse.Namespace) -> list[tuple[str, tup
     held = read_manifest(where).training.held_out
     if not held:
         raise _Failure(f"--held-out: {where} was trained on every row (no --holdout)", EXIT_USAGE)
-    data = load_dataset(args.data)
-    if data.sha256 != held.get("source_sha256"):
-        raise _Failure(
-            f"--held-out: {args.data} is not the file {where} was trained from (sha256 differs)",
-            EXIT_USAGE,
-        )
-    return [(example.input, example.labels) for example in data.rows_at(held["lines"])]
+    given = {data.sha256: data for data in map(load_dataset, args.data)}
+    pairs: list[tuple[str, tuple[str, ...]]] = []
+    for source in held["sources"]:
+        if not source["lines"]:
+            continue
+        data = given.get(source["sha256"])
+        if data is None:
+            raise _Failure(
+                f"--held-out: {where} held rows out of {source['source']}, which no --data "
+                "file is (sha256 differs)",
+                EXIT_USAGE,
+            )
+        pairs += [(example.input, example.labels) for example in data.rows_at(source["lines"])]
+    return pairs
 
 
 def _labels(label: Any) -> tuple[str, ...]:
@@ -209,9 +217,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.held_out:
         pairs = _held_out_rows(engine, args)
     else:
-        rows = read_rows(args.data)
+        rows = [row for path in args.data for row in read_rows(path)]
         pairs = [(row["text"], _labels(row["label"])) for row in rows]
-    chosen = calibrate_step(engine, args.step, pairs, target)
+    chosen = calibrate_step(engine, args.step, pairs, target, negatives=args.negatives)
     config = engine.policy.step(args.step)
     level = args.level or ("flag" if engine.policy.action_of(config).value == "flag" else "block")
     print(f"{'label':<20} {'threshold':>9} {'precision':>9} {'recall':>7} {'f1':>6} {'n+':>5}")
@@ -295,7 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate = commands.add_parser("calibrate", help="choose an ML step's thresholds from data")
     calibrate.add_argument("--policy", "-p", required=True)
     calibrate.add_argument("--step", required=True, help="id of the ML step")
-    calibrate.add_argument("--data", required=True, help="labelled JSONL (text, label)")
+    calibrate.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help="labelled JSONL (text, label); with --held-out, the file(s) the model was "
+        "trained from (repeatable)",
+    )
     calibrate.add_argument(
         "--held-out",
         action="store_true",
@@ -303,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--target", default="precision=0.95", help="precision=P, recall=R or f1")
     calibrate.add_argument("--level", choices=["flag", "block"], help="default: the step's action")
+    calibrate.add_argument(
+        "--negatives",
+        choices=["all", "ignored"],
+        default="all",
+        help="rows that count against a label: all rows without it (default), or only rows "
+        "of labels the step ignores (a harm scored as another harm is no false block)",
+    )
     calibrate.add_argument("--write", action="store_true", help="edit the policy file in place")
     calibrate.add_argument("--plots", help="folder for one precision-recall PNG per label")
     calibrate.set_defaults(handler=cmd_calibrate)

@@ -77,7 +77,7 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from guardrails.training.dataset import load_dataset
+    from guardrails.training.dataset import load_datasets
     from guardrails.training.trainers import train
 
     options = {name: getattr(args, name) for name in _FAMILY_OPTIONS}
@@ -91,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         except json.JSONDecodeError:
             options[key.replace("-", "_")] = raw
     command = shlex.join(["guardrails", "train", *_train_argv(args)])
-    dataset = load_dataset(args.data)
+    dataset = load_datasets(args.data)
     if args.holdout is not None:
         if not 0.0 < args.holdout < 0.9:
             raise _Usage(f"--holdout must be between 0 and 0.9, got {args.holdout}")
@@ -113,7 +113,9 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "labels": list(classifier.labels),
         "multi_label": classifier.multi_label,
         "size": len(dataset),
-        "held_out": len(dataset.held_out["lines"]) if dataset.held_out else 0,
+        "held_out": sum(len(s["lines"]) for s in dataset.held_out["sources"])
+        if dataset.held_out
+        else 0,
         "seconds": getattr(info, "seconds", None),
         "metrics": getattr(classifier, "metrics", {}),
     }
@@ -211,7 +213,12 @@ def add_ml_commands(subparsers: Any) -> None:
     """Add ``train``, ``eval`` and ``predict`` to an argparse subparsers action."""
     train = subparsers.add_parser("train", help="train a classifier from a JSONL/CSV dataset")
     train.add_argument("--family", choices=["centroid", "knn", "setfit"], default="centroid")
-    train.add_argument("--data", required=True, help="training data (JSONL or CSV)")
+    train.add_argument(
+        "--data",
+        required=True,
+        action="append",
+        help="training data (JSONL or CSV); repeat it to train on several files together",
+    )
     train.add_argument("--out", required=True, help="directory to save the classifier in")
     train.add_argument("--embedder", help="JSON config, text:MODEL, vision:BACKBONE or a model")
     train.add_argument("--seed", type=int, default=0)
@@ -273,7 +280,10 @@ def _add_progress(parser: argparse.ArgumentParser) -> None:
 
 def _train_argv(args: argparse.Namespace) -> list[str]:
     """The train command line, rebuilt from the parsed arguments (recorded in the manifest)."""
-    argv = ["--family", args.family, "--data", args.data, "--out", args.out]
+    argv = ["--family", args.family]
+    for path in args.data:
+        argv += ["--data", path]
+    argv += ["--out", args.out]
     for name in ("embedder", "seed", "holdout", *_FAMILY_OPTIONS):
         value = getattr(args, name, None)
         if value is not None:

@@ -198,7 +198,7 @@ def test_calibrate_on_the_rows_training_held_out(files, tmp_path, capsys):
     code, out, _ = _run(capsys, *train, "--out", model, "--holdout", "0.34")
     assert code == 0 and json.loads(out)["held_out"] == 2  # one row of each label
     manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
-    assert len(manifest["training"]["held_out"]["lines"]) == 2
+    assert [len(s["lines"]) for s in manifest["training"]["held_out"]["sources"]] == [2]
     assert manifest["training"]["size"] == len(TRAIN) - 2
     assert "--holdout 0.34" in manifest["training"]["command"]
     (tmp_path / "policy.yaml").write_text(CALIBRATION_POLICY)
@@ -210,7 +210,28 @@ def test_calibrate_on_the_rows_training_held_out(files, tmp_path, capsys):
 
     other = _write(tmp_path / "other.jsonl", [(t, "junk" if y == "spam" else y) for t, y in TRAIN])
     code, _, err = _run(capsys, *calibrate, "--data", str(other), "--held-out")
-    assert code == 3 and "not the file" in err
+    assert code == 3 and "which no --data file is" in err
     assert _run(capsys, *train, "--out", model)[0] == 0
     code, _, err = _run(capsys, *calibrate, "--data", str(files[0]), "--held-out")
     assert code == 3 and "every row" in err
+
+
+def test_train_on_two_files_and_calibrate_on_what_each_held_out(files, tmp_path, capsys):
+    ours = _write(
+        tmp_path / "ours.jsonl", [("free money click here", "spam"), ("lunch?", "ham")] * 2
+    )
+    train = ["train", "--family", "knn", "--k", "3", "--embedder", FAKE, "--holdout", "0.4"]
+    data = ["--data", str(files[0]), "--data", str(ours)]
+    code, out, _ = _run(capsys, *train, *data, "--out", str(tmp_path / "m"))
+    assert code == 0
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text())
+    training = manifest["training"]
+    assert training["size"] + json.loads(out)["held_out"] == len(TRAIN) + 4
+    assert [s["source"] for s in training["held_out"]["sources"]] == [str(files[0]), str(ours)]
+    assert f"--data {files[0]} --data {ours}" in training["command"]
+    (tmp_path / "policy.yaml").write_text(CALIBRATION_POLICY)
+    calibrate = ["calibrate", "--policy", str(tmp_path / "policy.yaml"), "--step", "spam"]
+    code, out, _ = _run(capsys, *calibrate, *data, "--held-out", "--target", "f1")
+    assert code == 0 and out.splitlines()[1].split()[0] == "spam"
+    code, _, err = _run(capsys, *calibrate, "--data", str(files[0]), "--held-out")
+    assert code == 3 and f"held rows out of {ours}" in err

@@ -104,18 +104,37 @@ def _scores(engine: Engine, step_id: str, texts: list[str]) -> list[dict[str, fl
 
 
 def calibrate_step(
-    engine: Engine, step_id: str, rows: list[tuple[str, tuple[str, ...]]], target: Target
+    engine: Engine,
+    step_id: str,
+    rows: list[tuple[str, tuple[str, ...]]],
+    target: Target,
+    *,
+    negatives: str = "all",
 ) -> list[LabelThreshold]:
-    """Thresholds for every label of ``step_id`` that the step does not ignore."""
+    """Thresholds for every label of ``step_id`` that the step does not ignore.
+
+    ``negatives="all"``: every row without the label is a negative for it. ``"ignored"``: only
+    rows whose labels the step ignores (e.g. ``benign``) are; a row of another acting label is
+    left out of this label's curve, since a block of it (by whichever label) is no false block.
+    That is the measure for a step that blocks on every label alike, where one harm scored as
+    another (violence as harassment) is still stopped."""
+    if negatives not in ("all", "ignored"):
+        raise ValueError(f"negatives is 'all' or 'ignored', not {negatives!r}")
     if not rows:
         raise DatasetError("<calibration data>", [(0, "no rows")])
     scores = _scores(engine, step_id, [text for text, _ in rows])
     config = engine.policy.step(step_id)
-    labels = [label for label in scores[0] if label not in set(config.ignore)]
+    ignored = set(config.ignore)
+    labels = [label for label in scores[0] if label not in ignored]
     out = []
     for label in labels:
-        y = np.array([label in row_labels for _, row_labels in rows], dtype=np.int64)
-        s = np.array([row[label] for row in scores], dtype=np.float64)
+        kept = [
+            i
+            for i, (_, row_labels) in enumerate(rows)
+            if negatives == "all" or label in row_labels or ignored.issuperset(row_labels)
+        ]
+        y = np.array([label in rows[i][1] for i in kept], dtype=np.int64)
+        s = np.array([scores[i][label] for i in kept], dtype=np.float64)
         if y.sum() == 0:
             out.append(LabelThreshold(label, None, 0.0, 0.0, 0.0, 0, (np.array([]),) * 3))
             continue

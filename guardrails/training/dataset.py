@@ -25,7 +25,7 @@ import numpy as np
 from guardrails.embedders.base import Modality
 from guardrails.errors import DatasetError
 
-__all__ = ["INPUT_KEYS", "Dataset", "Example", "dataset_from_rows", "load_dataset"]
+__all__ = ["INPUT_KEYS", "Dataset", "Example", "dataset_from_rows", "load_dataset", "load_datasets"]
 
 INPUT_KEYS = ("text", "image_path", "audio_path")
 _MODALITY = {"text": Modality.TEXT, "image_path": Modality.IMAGE, "audio_path": Modality.AUDIO}
@@ -40,6 +40,8 @@ class Example:
     line: int
     """1-based line number in the source file (row number for in-memory rows)."""
     id: str | None = None
+    part: int = 0
+    """Which of the dataset's ``parts`` (source files) the row comes from."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,10 @@ class Dataset:
     base_dir: Path | None = None
     """Folder that relative media paths were resolved against (the file's folder)."""
     held_out: dict[str, Any] | None = None
-    """Set by :meth:`holdout` on the part kept for training: the source file's sha256, the
-    fraction and seed, and the line numbers of the rows held out for calibration."""
+    """Set by :meth:`holdout` on the part kept for training: the fraction and seed, and for
+    each source file its sha256 and the line numbers of the rows held out for calibration."""
+    parts: tuple[tuple[str, str], ...] = ()
+    """``(source, sha256)`` of each file the rows were read from (see :func:`load_datasets`)."""
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -105,6 +109,7 @@ class Dataset:
             labels=self.labels,
             sha256=_digest(examples, self.modality, self.base_dir),
             base_dir=self.base_dir,
+            parts=self.parts,
         )
 
     def sample_per_class(self, n: int, seed: int = 0) -> Dataset:
@@ -144,18 +149,45 @@ class Dataset:
         """:meth:`split`, with the training part recording which rows were held out, so that
         a classifier trained on it can later be calibrated on exactly the rows it never saw."""
         train, held = self.split(fraction, seed)
-        record = {
-            "source_sha256": self.sha256,
-            "fraction": fraction,
-            "seed": seed,
-            "lines": [example.line for example in held],
-        }
+        sources = [
+            {"source": source, "sha256": sha256, "lines": [e.line for e in held if e.part == i]}
+            for i, (source, sha256) in enumerate(self.parts)
+        ]
+        record = {"fraction": fraction, "seed": seed, "sources": sources}
         return replace(train, held_out=record), held
 
-    def rows_at(self, lines: Iterable[int]) -> Dataset:
-        """The examples whose source line numbers are in ``lines``."""
+    def rows_at(self, lines: Iterable[int], part: int = 0) -> Dataset:
+        """The examples of file ``part`` whose line numbers are in ``lines``."""
         wanted = set(lines)
-        return self.subset(i for i, e in enumerate(self.examples) if e.line in wanted)
+        return self.subset(
+            i for i, e in enumerate(self.examples) if e.part == part and e.line in wanted
+        )
+
+    @classmethod
+    def concat(cls, datasets: Sequence[Dataset]) -> Dataset:
+        """One dataset of several (of one modality), in order; each row remembers its file."""
+        if not datasets:
+            raise ValueError("concat needs at least one dataset")
+        source = " + ".join(d.source for d in datasets)
+        modalities = sorted({d.modality.value for d in datasets})
+        if len(modalities) > 1:
+            raise DatasetError(source, [(0, f"the files mix modalities {', '.join(modalities)}")])
+        parts = tuple(part for d in datasets for part in d.parts)
+        examples, offset = [], 0
+        for dataset in datasets:
+            examples += [replace(e, part=e.part + offset) for e in dataset.examples]
+            offset += len(dataset.parts)
+        base_dir = datasets[0].base_dir
+        return cls(
+            examples=tuple(examples),
+            modality=datasets[0].modality,
+            multi_label=any(d.multi_label for d in datasets),
+            source=source,
+            labels=tuple(sorted({label for d in datasets for label in d.labels})),
+            sha256=_digest(examples, datasets[0].modality, base_dir),
+            base_dir=base_dir,
+            parts=parts,
+        )
 
 
 def load_dataset(path: str | Path) -> Dataset:
@@ -172,6 +204,12 @@ def load_dataset(path: str | Path) -> Dataset:
     else:
         raise DatasetError(source, [(0, f"unsupported format {suffix!r}: use .jsonl or .csv")])
     return _build(rows, problems, source, path.parent.resolve())
+
+
+def load_datasets(paths: Sequence[str | Path]) -> Dataset:
+    """Several files read as one dataset (:meth:`Dataset.concat`), e.g. a public set plus rows
+    of one's own. The first file with bad rows raises, naming itself."""
+    return Dataset.concat([load_dataset(path) for path in paths])
 
 
 def dataset_from_rows(
@@ -252,14 +290,16 @@ def _build(
         raise DatasetError(source, [(0, "no rows: the dataset is empty")])
     examples = tuple(example for example, _ in parsed)
     multi_label = any(isinstance(row.get("label"), list) for _, row in rows)
+    sha256 = _digest(examples, main, base_dir)
     return Dataset(
         examples=examples,
         modality=main,
         multi_label=multi_label,
         source=source,
         labels=tuple(sorted({label for e in examples for label in e.labels})),
-        sha256=_digest(examples, main, base_dir),
+        sha256=sha256,
         base_dir=base_dir,
+        parts=((source, sha256),),
     )
 
 

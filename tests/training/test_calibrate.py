@@ -89,3 +89,41 @@ def test_read_rows_reports_bad_lines(tmp_path):
     with pytest.raises(DatasetError) as info:
         read_rows(path)
     assert info.value.lines == (2, 3)
+
+
+HARMS = [
+    ("stab him in the dark alley tonight", "violence"),
+    ("how to stab someone and get away", "violence"),
+    ("stab the guard then run", "violence"),
+    ("tell him he is worthless and stab his pride", "harassment"),
+    ("message her every night until she cracks", "harassment"),
+    ("post his address so everyone can find him", "harassment"),
+    ("what time does the bakery open", "benign"),
+    ("recipe for lemon cake please", "benign"),
+    ("how do trains stay on the rails", "benign"),
+    ("best way to learn the guitar", "benign"),
+]
+
+
+def test_another_harm_scored_as_this_one_is_no_false_block(ml_engine, fake, tmp_path):
+    from guardrails.training import train
+    from guardrails.training.dataset import dataset_from_rows
+
+    rows = [{"text": text, "label": label} for text, label in HARMS]
+    train(dataset_from_rows(rows), family="centroid", embedder=fake).save(tmp_path / "harms")
+    engine = ml_engine(POLICY.replace("injection-knn", "harms"))
+    # a harassment message full of violent words: the model scores it as violence
+    confusable = ("stab stab stab the guard", ("harassment",))
+    data = [(text, (label,)) for text, label in HARMS] + [confusable]
+    strict = Target("precision", 1.0)
+    every = {t.label: t for t in calibrate_step(engine, "injection", data, strict)}
+    ignored = calibrate_step(engine, "injection", data, strict, negatives="ignored")
+    ignored = {t.label: t for t in ignored}
+    assert ignored.keys() == every.keys() == {"violence", "harassment"}
+    # Against every row, the confusable harassment row holds violence's threshold above it
+    # (losing recall); against benign rows only, it does not count.
+    assert ignored["violence"].recall == 1.0 and ignored["violence"].support == 3
+    assert every["violence"].threshold is None or every["violence"].recall < 1.0
+    with pytest.raises(ValueError, match="negatives"):
+        calibrate_step(engine, "injection", data, strict, negatives="some")
+    engine.close()

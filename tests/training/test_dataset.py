@@ -11,7 +11,7 @@ import pytest
 
 from guardrails.embedders.base import Modality
 from guardrails.errors import DatasetError
-from guardrails.training.dataset import Dataset, dataset_from_rows, load_dataset
+from guardrails.training.dataset import Dataset, dataset_from_rows, load_dataset, load_datasets
 
 
 def _write_jsonl(path: Path, rows: list) -> Path:
@@ -194,3 +194,44 @@ def test_the_shared_cats_and_dogs_file_loads(shared_data):
     assert len(data) == 300 and data.modality is Modality.IMAGE
     assert data.label_counts() == {"cat": 150, "dog": 150}
     assert all(Path(path).is_file() for path in data.inputs())
+
+
+def test_several_files_are_one_dataset_whose_rows_remember_their_file(tmp_path):
+    first, second = tmp_path / "public.jsonl", tmp_path / "ours.jsonl"
+    first.write_text('{"text": "a", "label": "x"}\n{"text": "b", "label": "y"}\n')
+    second.write_text('\n{"text": "c", "label": "z"}\n')
+    data = load_datasets([first, second])
+    assert data.inputs() == ["a", "b", "c"] and data.labels == ("x", "y", "z")
+    assert [(e.part, e.line) for e in data] == [(0, 1), (0, 2), (1, 2)]
+    assert [source for source, _ in data.parts] == [str(first), str(second)]
+    assert data.parts[1][1] == load_dataset(second).sha256
+    assert data.rows_at([2], part=1).inputs() == ["c"]
+    assert data.rows_at([2]).inputs() == ["b"]
+
+    image = tmp_path / "images.jsonl"
+    (tmp_path / "cat.png").write_bytes(b"")
+    image.write_text('{"image_path": "cat.png", "label": "cat"}\n')
+    with pytest.raises(DatasetError, match="mix modalities"):
+        load_datasets([first, image])
+    second.write_text('{"text": "c"}\n')
+    with pytest.raises(DatasetError, match=r"ours.jsonl:1: no label"):
+        load_datasets([first, second])
+
+
+def test_holdout_records_the_held_rows_of_each_file(tmp_path):
+    files = []
+    for name, label in (("one", "x"), ("two", "y")):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(
+            "".join(f'{{"text": "{name} {i}", "label": "{label}"}}\n' for i in range(10))
+        )
+        files.append(path)
+    train, held = load_datasets(files).holdout(0.3, seed=1)
+    record = train.held_out
+    assert record["fraction"] == 0.3 and record["seed"] == 1
+    assert [s["sha256"] for s in record["sources"]] == [load_dataset(f).sha256 for f in files]
+    assert [len(s["lines"]) for s in record["sources"]] == [3, 3]
+    sources = zip(files, record["sources"], strict=True)
+    again = [row for f, s in sources for row in load_dataset(f).rows_at(s["lines"]).inputs()]
+    assert sorted(again) == sorted(held.inputs())
+    assert set(held.inputs()).isdisjoint(train.inputs())
