@@ -175,10 +175,8 @@ class TextEmbedder:
         """Forward passes over length-sorted batches, each padded to its own longest row."""
         torch = self._torch
         out = np.zeros((len(sequences), self.dimension), dtype=np.float32)
-        order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i]))
         device = next(self.model.parameters()).device
-        for start in range(0, len(order), self.config.batch_size):
-            chunk = order[start : start + self.config.batch_size]
+        for chunk in length_buckets([len(s) for s in sequences], self.config.batch_size):
             width = len(sequences[chunk[0]])
             ids = torch.full((len(chunk), width), self._pad_id, dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -199,6 +197,20 @@ class TextEmbedder:
             f"TextEmbedder(model={self.config.model!r}, dimension={self.dimension}, "
             f"max_length={self.max_length}, long_text={self.config.long_text!r})"
         )
+
+
+def length_buckets(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped for forward passes: longest first, at most ``batch_size`` a pass, and a
+    new pass whenever a row is under half the pass's longest, so no row is mostly padding
+    (attention costs grow with the square of the padded width)."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    chunks: list[list[int]] = []
+    for index in order:
+        if chunks and len(chunks[-1]) < batch_size and 2 * lengths[index] >= lengths[chunks[-1][0]]:
+            chunks[-1].append(index)
+        else:
+            chunks.append([index])
+    return chunks
 
 
 def _check_texts(inputs: Sequence[Any]) -> Sequence[str]:

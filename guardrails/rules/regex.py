@@ -15,6 +15,7 @@ from guardrails.rules.base import CheckContext, Detection
 __all__ = ["RegexCheck", "compile_pattern"]
 
 _MAX_MEM = 32 << 20  # bytes RE2 may use for one compiled pattern
+_SET_MAX_MEM = 64 << 20  # and for the set of a step's patterns
 
 
 def _options(case_sensitive: bool) -> re2.Options:
@@ -42,6 +43,26 @@ def compile_pattern(pattern: str, case_sensitive: bool = False) -> re2._Regexp:
     return compiled
 
 
+def _prefilter(patterns: Sequence[tuple[str, bool]]) -> re2.Set | None:
+    """One RE2 set of all the patterns: a single pass tells which of them match at all, so a
+    text that matches none (the usual case) costs one scan, not one per pattern. A set's DFA
+    does not bail out when it runs slow (RE2 never gives up on a many-match DFA for speed), so
+    its answer is complete; a set too big to compile is skipped and each pattern scans alone."""
+    if len(patterns) < 2:
+        return None
+    options = _options(case_sensitive=True)
+    options.max_mem = _SET_MAX_MEM
+    options.never_capture = True
+    members = re2.Set.SearchSet(options)
+    for pattern, case_sensitive in patterns:
+        members.Add(pattern if case_sensitive else f"(?i:{pattern})")
+    try:
+        members.Compile()
+    except re2.error:
+        return None
+    return members
+
+
 class RegexCheck:
     kind: ClassVar[str] = "regex"
 
@@ -51,15 +72,24 @@ class RegexCheck:
             (label, compile_pattern(pattern, case_sensitive))
             for label, pattern, case_sensitive in patterns
         ]
+        self._prefilter = _prefilter([(pattern, cs) for _, pattern, cs in patterns])
 
     @classmethod
     def from_config(cls, config: RegexStep, base_dir: Path) -> RegexCheck:
         return cls([(p.label, p.pattern, p.case_sensitive) for p in config.patterns])
 
     def scan(self, text: str, context: CheckContext) -> Sequence[Detection]:
+        # ASCII text is scanned as bytes: offsets are the same and RE2's wrapper skips mapping
+        # UTF-8 offsets back to characters.
+        subject: str | bytes = text.encode() if text.isascii() else text
+        if self._prefilter is None:
+            candidates: Sequence[int] = range(len(self._patterns))
+        else:
+            candidates = self._prefilter.Match(subject) or ()
         found: list[Detection] = []
-        for label, compiled in self._patterns:
-            for match in compiled.finditer(text):
+        for index in sorted(candidates):
+            label, compiled = self._patterns[index]
+            for match in compiled.finditer(subject):
                 start, end = match.span()
                 if end > start:
                     found.append(Detection(label=label, span=(start, end)))

@@ -154,3 +154,17 @@ def test_missing_minilm_package_names_the_extra(monkeypatch):
 def test_audio_has_no_embedder():
     with pytest.raises(ModelLoadError, match="no audio embedder"):
         load_embedder({"audio": {"model": "whisper"}})
+
+
+def test_length_buckets_bound_padding_and_batch_size():
+    from guardrails.embedders.text import length_buckets
+
+    lengths = [5, 200, 90, 100, 12, 7, 101, 6, 256]
+    chunks = length_buckets(lengths, batch_size=2)
+    assert sorted(i for chunk in chunks for i in chunk) == list(range(len(lengths)))
+    for chunk in chunks:
+        widths = [lengths[i] for i in chunk]
+        assert len(chunk) <= 2 and widths == sorted(widths, reverse=True)
+        assert 2 * widths[-1] >= widths[0]  # no row is mostly padding
+    widths = [[lengths[i] for i in c] for c in length_buckets(lengths, 32)]
+    assert widths == [[256, 200], [101, 100, 90], [12, 7, 6], [5]]
