@@ -19,6 +19,16 @@ no real embedder can load: pass the fake back when loading,
 
 With ``modality=Modality.IMAGE`` it embeds images (bytes, paths or PIL images) by hashing their
 bytes: deterministic, but with no notion of what is in the picture.
+
+:class:`RecordingApp` is an ASGI app that records what reached it, to put behind
+``GuardrailsMiddleware`` in a test and assert that a blocked request never got there and an
+allowed one arrived intact (or redacted)::
+
+    app = RecordingApp()
+    guarded = GuardrailsMiddleware(app, policy="policies/default.yaml")
+    ...  # send requests through httpx.ASGITransport(app=guarded)
+    assert app.bodies == [b'{"prompt": "hello"}']
+    app.requests[0].moderation.verdict               # what the middleware decided
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +51,13 @@ from guardrails.embedders.base import (
 )
 from guardrails.errors import InputError
 
-__all__ = ["BENIGN_EXAMPLES", "INJECTION_EXAMPLES", "FakeEmbedder"]
+__all__ = [
+    "BENIGN_EXAMPLES",
+    "INJECTION_EXAMPLES",
+    "FakeEmbedder",
+    "RecordedRequest",
+    "RecordingApp",
+]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -118,6 +135,56 @@ class FakeEmbedder:
         if not vector.any():
             vector[0] = 1.0
         return vector
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request that reached a :class:`RecordingApp`."""
+
+    method: str
+    path: str
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes
+    moderation: Any
+    """``scope["state"]["guardrails"]``: the middleware's ``RequestModeration``, or None."""
+
+
+class RecordingApp:
+    """An ASGI app for tests: records every HTTP request that reaches it (its whole body, read
+    to the end or to a disconnect) and answers 200 with ``answer`` as ``content_type``."""
+
+    def __init__(
+        self, answer: bytes = b'{"ok": true}', content_type: bytes = b"application/json"
+    ) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.answer, self.content_type = answer, content_type
+
+    @property
+    def bodies(self) -> list[bytes]:
+        return [request.body for request in self.requests]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                break
+        state = scope.get("state") or {}
+        self.requests.append(
+            RecordedRequest(
+                method=scope["method"],
+                path=scope["path"],
+                headers=tuple(scope["headers"]),
+                body=b"".join(chunks),
+                moderation=state.get("guardrails"),
+            )
+        )
+        headers = [(b"content-type", self.content_type)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": self.answer})
 
 
 def _features(piece: str | bytes) -> list[tuple[bytes, float]]:

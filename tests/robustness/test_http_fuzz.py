@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import gzip
 import json
 import socket
@@ -29,6 +30,7 @@ from guardrails import Engine
 from guardrails.asgi import body as body_module
 from guardrails.middleware import GuardrailsMiddleware
 from guardrails.server import create_app
+from guardrails.testing import RecordingApp
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 LIMIT = 256 * 1024  # room for 100,000 levels of nesting
@@ -39,27 +41,6 @@ ENGINE = Engine.from_string(
     "  - {id: pii, kind: pii, action: redact, entities: [email]}\n"
 )
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-class Recorder:
-    """An ASGI app that keeps every body it receives and answers 200 ``{"app": true}``."""
-
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            return
-        chunks = []
-        while True:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            if message["type"] == "http.disconnect" or not message.get("more_body"):
-                break
-        self.bodies.append(b"".join(chunks))
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b'{"app": true}'})
 
 
 def png(width: int, height: int, *, cut: int = 0) -> bytes:
@@ -104,8 +85,8 @@ MULTIPART = "multipart/form-data; boundary=XyZ"
 JSON = "application/json"
 
 
-def guarded(**options) -> tuple[Recorder, GuardrailsMiddleware]:
-    recorder = Recorder()
+def guarded(**options) -> tuple[RecordingApp, GuardrailsMiddleware]:
+    recorder = RecordingApp()
     options.setdefault("max_body_size", LIMIT)
     return recorder, GuardrailsMiddleware(recorder, policy=ENGINE, **options)
 
@@ -238,13 +219,14 @@ async def test_middleware_refuses_a_bomb_uploaded_as_a_file():
     assert recorder.bodies == []
 
 
-class Gunzipping(Recorder):
+class Gunzipping(RecordingApp):
     """An app that honours ``Content-Encoding: gzip`` (as FastAPI's GzipRequest recipe does)."""
 
     async def __call__(self, scope, receive, send) -> None:
         await super().__call__(scope, receive, send)
-        if self.bodies and dict(scope["headers"]).get(b"content-encoding") == b"gzip":
-            self.bodies[-1] = gzip.decompress(self.bodies[-1])
+        if self.requests and dict(scope["headers"]).get(b"content-encoding") == b"gzip":
+            last = self.requests[-1]
+            self.requests[-1] = dataclasses.replace(last, body=gzip.decompress(last.body))
 
 
 @pytest.mark.parametrize(
@@ -487,7 +469,7 @@ def uvicorn_server(app) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def live():
-    """Two servers on 127.0.0.1: the middleware over a Recorder, and the service."""
+    """Two servers on 127.0.0.1: the middleware over a RecordingApp, and the service."""
     recorder, app = guarded()
     with uvicorn_server(app) as guarded_port, uvicorn_server(service(body_timeout=0.5)) as port:
         yield {"recorder": recorder, "/chat": guarded_port, "/v1/moderate": port}
@@ -589,7 +571,7 @@ def test_a_client_that_leaves_mid_body_costs_nothing(live, caplog, route):
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
     after = httpx.post(f"http://127.0.0.1:{live[route]}{route}", json={"input": "hi"}, timeout=5)
     assert after.status_code == 200  # the server is fine
-    live["recorder"].bodies.clear()
+    live["recorder"].requests.clear()
 
 
 @pytest.mark.parametrize("route", ROUTES)

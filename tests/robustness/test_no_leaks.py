@@ -19,6 +19,7 @@ from guardrails.audit import AuditLog, audit_record, decision_recorder, full_mas
 from guardrails.metrics import Metrics
 from guardrails.middleware import GuardrailsMiddleware
 from guardrails.server import create_app
+from guardrails.testing import RecordingApp
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
@@ -36,26 +37,6 @@ def wrappings(secret: str) -> dict[str, str]:
         "with a zero-width character": f"key {secret}\u200b please",
         "after a bidi override": f"use \u202e {secret} now",
     }
-
-
-class Recorder:
-    """The wrapped app: keeps what it receives; ``answer`` is what it sends back."""
-
-    def __init__(self, answer: bytes = b'{"ok": true}') -> None:
-        self.bodies: list[bytes] = []
-        self.answer = answer
-
-    async def __call__(self, scope, receive, send) -> None:
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        self.bodies.append(body)
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": self.answer})
 
 
 def asgi_client(app) -> httpx.AsyncClient:
@@ -78,7 +59,7 @@ async def test_the_middleware_leaks_no_secret(kind, caplog):
     caplog.set_level(logging.DEBUG)
     secret = SECRETS[kind]
     audit, metrics = io.StringIO(), Metrics()
-    recorder = Recorder()
+    recorder = RecordingApp()
     app = GuardrailsMiddleware(
         recorder, policy=ENGINE, on_decision=decision_recorder(AuditLog(audit), metrics)
     )
@@ -109,7 +90,7 @@ async def test_a_secret_in_the_apps_answer_never_reaches_the_client(kind, caplog
     secret = SECRETS[kind]
     audit = io.StringIO()
     for text in wrappings(secret).values():
-        recorder = Recorder(json.dumps({"answer": text}).encode())
+        recorder = RecordingApp(json.dumps({"answer": text}).encode())
         app = GuardrailsMiddleware(
             recorder,
             policy=ENGINE,
