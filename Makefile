@@ -35,17 +35,20 @@ bench: $(VENV)/.full
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
-# The shipped classifiers, retrained from ../shared/data with the project's own CLI. Each manifest
-# records its data file, sha256 and this command line. Top-layer SetFit bodies in float16 keep each
-# model near 10 MB; 20% of the rows are held out for `guardrails calibrate --held-out`.
+# The shipped classifiers, retrained from ../shared/data and policies/data with the project's own
+# CLI. Each manifest records its data files, their sha256 and this command line. Top-layer SetFit
+# bodies in float16 keep each model near 10 MB; 20% of the rows are held out for
+# `guardrails calibrate --held-out`.
 DATA ?= ../shared/data/jsonl
 SETFIT := --family setfit --option train_layers=3 --option body_dtype=float16
+LONGER := --option max_steps=192 --option epochs=10
 models: $(VENV)/.full
-	$(BIN)/guardrails train $(SETFIT) --holdout 0.2 \
-		--data $(DATA)/prompt_injection_train.jsonl --out models/prompt-injection
+	$(BIN)/guardrails train $(SETFIT) $(LONGER) --holdout 0.2 \
+		--data $(DATA)/prompt_injection_train.jsonl --data policies/data/injection_train.jsonl \
+		--out models/prompt-injection
 	$(BIN)/guardrails train $(SETFIT) \
 		--data $(DATA)/tweeteval_offensive_train.jsonl --out models/toxicity
-	$(BIN)/guardrails train $(SETFIT) --holdout 0.2 \
+	$(BIN)/guardrails train $(SETFIT) $(LONGER) --holdout 0.2 \
 		--data policies/data/categories_train.jsonl --out models/categories
 
 clean:
