@@ -121,7 +121,9 @@ def _job(train: Any, test: Any, seed: int, threads: int) -> dict[str, Any]:
     }
 
 
-def compare(args: argparse.Namespace) -> dict[str, Any]:
+def compare(args: argparse.Namespace, keep: Any = None) -> dict[str, Any]:
+    """Both sides on every (examples per class, seed); ``keep(run, test_size)`` is called after
+    each run, so an interrupted comparison keeps the runs it finished."""
     from guardrails.training.contrastive import setfit_pair_count
     from guardrails.training.dataset import load_dataset
 
@@ -158,6 +160,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
             run["time_ratio"] = round(run["ours"]["seconds"] / run["library"]["seconds"], 3)
             runs.append(run)
             print(json.dumps(run), flush=True)
+            if keep is not None:
+                keep(run, len(test))
     return {"runs": runs, "test_size": len(test)}
 
 
@@ -204,24 +208,28 @@ def run(quick: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
     if quick or args.quick:
         args.quick, args.per_class, args.seeds = True, [8], [0]
     started = time.perf_counter()
-    result = compare(args)
     name = "setfit_quick" if args.quick else "setfit"
     earlier = _earlier(name) if not args.fresh else {}
-    fresh = {(r["per_class"], r["seed"]) for r in result["runs"]}
-    kept = [
-        r
-        for r in earlier.get("tweeteval_offensive", [])
-        if (r["per_class"], r["seed"]) not in fresh
-    ]
-    runs = sorted(kept + result["runs"], key=lambda r: (r["per_class"], r["seed"]))
+    runs = list(earlier.get("tweeteval_offensive", []))
+    payload: dict[str, Any] = {k: v for k, v in earlier.items() if k == "prompt_injection"}
+
+    def keep(run: dict[str, Any], test_size: int) -> None:
+        """Replace an earlier run of the same (per_class, seed), then save at once."""
+        key = (run["per_class"], run["seed"])
+        runs[:] = sorted(
+            [r for r in runs if (r["per_class"], r["seed"]) != key] + [run],
+            key=lambda r: (r["per_class"], r["seed"]),
+        )
+        payload.update(tweeteval_offensive=runs, test_size=test_size)
+        save(name, payload)
+
+    result = compare(args, keep)
     header = ["n/class", "seed", "pairs", "library F1", "library s", "ours F1", "ours s", "ratio"]
     rows = [_row(r) for r in runs] + _means(runs)
     table = print_table("SetFit: ours vs the setfit library (tweeteval offensive)", header, rows)
-    payload: dict[str, Any] = {"tweeteval_offensive": runs, "test_size": result["test_size"]}
+    payload |= {"tweeteval_offensive": runs, "test_size": result["test_size"]}
     if args.prompt_injection:
         payload["prompt_injection"] = prompt_injection(args.threads)
-    elif "prompt_injection" in earlier:
-        payload["prompt_injection"] = earlier["prompt_injection"]
     if "prompt_injection" in payload:
         table += f"\nPrompt injection (ours): {json.dumps(payload['prompt_injection'])}\n"
         print(table.splitlines()[-1])
