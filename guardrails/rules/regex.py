@@ -15,6 +15,10 @@ from guardrails.rules.base import CheckContext, Detection
 __all__ = ["RegexCheck", "compile_pattern"]
 
 _MAX_MEM = 32 << 20  # bytes RE2 may use for one compiled pattern
+# google-re2's wrapper turns every match into a Python object and maps its byte offsets back to
+# characters; for ASCII text (offsets equal) the spans can come straight from the compiled RE2.
+# Its internals may change: without them, the public finditer serves every text.
+_UNANCHORED = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
 _SET_MAX_MEM = 64 << 20  # and for the set of a step's patterns
 
 
@@ -89,8 +93,23 @@ class RegexCheck:
         found: list[Detection] = []
         for index in sorted(candidates):
             label, compiled = self._patterns[index]
-            for match in compiled.finditer(subject):
-                start, end = match.span()
+            for start, end in _spans(compiled, subject):
                 if end > start:
                     found.append(Detection(label=label, span=(start, end)))
         return found
+
+
+def _spans(compiled: re2._Regexp, subject: str | bytes) -> list[tuple[int, int]]:
+    """``(start, end)`` of every match, as ``finditer`` finds them."""
+    regexp = getattr(compiled, "_regexp", None)
+    if subject.__class__ is not bytes or regexp is None or _UNANCHORED is None:
+        return [match.span() for match in compiled.finditer(subject)]
+    spans: list[tuple[int, int]] = []
+    pos, end = 0, len(subject)
+    while pos <= end:
+        start, stop = regexp.Match(_UNANCHORED, subject, pos, end)[0]
+        if start < 0:
+            break
+        spans.append((start, stop))
+        pos = stop if stop > start else stop + 1  # past an empty match
+    return spans
