@@ -335,7 +335,7 @@ def _row(label: str, body: str, phase: dict[str, Any], key: str) -> list[str]:
 
 def run(quick: bool = False) -> dict[str, Any]:
     concurrency = 16
-    rounds, count, single = (2, 400, 100) if quick else (6, 1000, 300)
+    rounds, count, single = (2, 400, 100) if quick else (4, 1000, 300)
     ml_rounds, ml_count, ml_single = (1, 60, 20) if quick else (2, 200, 40)
     texts = _benign_texts()
     load = os.getloadavg()

@@ -6,7 +6,7 @@ tweeteval_offensive_train and prompt_injection_train, and is scored by macro-F1 
 test set. Centroid, KNN and logistic regression (scikit-learn, defaults) share one loaded
 MiniLM; their time is embedding the sample plus fitting. SetFit, ours and the library's, runs
 in fresh processes through :mod:`benchmarks.bench_setfit`'s workers (its time: model load plus
-training). The library needs ~18 minutes per seed at 64 per class here, more than this whole
+training). The library needs ~35 minutes per seed at 64 per class here, more than this whole
 run may take, so those cells come from ``python -m benchmarks.bench_setfit`` (its saved
 results, dated) when present. Run: python -m benchmarks training
 """
@@ -148,7 +148,7 @@ def run(quick: bool = False) -> dict[str, Any]:
                 notes.append(
                     f"† {title}, {per_class} per class: from `python -m benchmarks.bench_setfit` "
                     f"run on {saved['date']} (mean of seeds {saved['seeds']}, test set of "
-                    "860): the library takes ~18 minutes a seed there, beyond this run's budget."
+                    "860): the library takes ~35 minutes a seed there, beyond this run's budget."
                 )
             results[f"{stem}/{per_class}"] = cell
             rows.append(
@@ -173,7 +173,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         notes.append("Quick run: SetFit not run.")
     else:
         notes.append(
-            "'-': not run here. SetFit at 64 per class takes the library ~18 minutes a seed on "
+            "'-': not run here. SetFit at 64 per class takes the library ~35 minutes a seed on "
             "this machine, beyond this run's budget; it is shown (†) only where "
             "`python -m benchmarks.bench_setfit` has saved it (tweeteval offensive)."
         )

@@ -73,14 +73,17 @@ class NeighbourIndex:
         ef_construction: int = 200,
         ef_search: int = 64,
         seed: int = 0,
+        threads: int = 1,
     ) -> NeighbourIndex:
+        """``threads`` > 1 builds an HNSW graph faster, but the graph (and so a prediction near
+        a tie) then depends on thread scheduling; one thread gives the same graph every time."""
         if exact:
             return cls(vectors=vectors)
         hnswlib = _hnswlib()
         index = hnswlib.Index(space="cosine", dim=vectors.shape[1])
         index.init_index(len(vectors), M=M, ef_construction=ef_construction, random_seed=seed)
-        # one thread: the graph, and so every prediction, is the same for the same seed
-        index.add_items(np.asarray(vectors, np.float32), np.arange(len(vectors)), num_threads=1)
+        ids = np.arange(len(vectors))
+        index.add_items(np.asarray(vectors, np.float32), ids, num_threads=max(1, threads))
         index.set_ef(ef_search)
         return cls(hnsw=index)
 
