@@ -149,9 +149,10 @@ class Dataset:
         """:meth:`split`, with the training part recording which rows were held out, so that
         a classifier trained on it can later be calibrated on exactly the rows it never saw."""
         train, held = self.split(fraction, seed)
+        parts = self.parts or ((self.source, self.sha256),)
         sources = [
             {"source": source, "sha256": sha256, "lines": [e.line for e in held if e.part == i]}
-            for i, (source, sha256) in enumerate(self.parts)
+            for i, (source, sha256) in enumerate(parts)
         ]
         record = {"fraction": fraction, "seed": seed, "sources": sources}
         return replace(train, held_out=record), held
