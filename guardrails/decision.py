@@ -121,6 +121,41 @@ class Finding:
             out["evidence"] = list(self.evidence)
         return out
 
+    @classmethod
+    def _trusted(
+        cls,
+        step: str,
+        kind: str,
+        label: str,
+        action: Action,
+        score: float,
+        threshold: float | None,
+        span: tuple[int, int] | None,
+        detail: str,
+        evidence: tuple[str, ...],
+    ) -> Finding:
+        """Every field, positionally, set straight into the slots: the engine's hot path (a
+        frozen dataclass's ``__init__`` costs about three times as much)."""
+        finding = _new(cls)
+        _F_STEP(finding, step)
+        _F_KIND(finding, kind)
+        _F_LABEL(finding, label)
+        _F_ACTION(finding, action)
+        _F_SCORE(finding, score)
+        _F_THRESHOLD(finding, threshold)
+        _F_SPAN(finding, span)
+        _F_DETAIL(finding, detail)
+        _F_EVIDENCE(finding, evidence)
+        return finding
+
+
+_new = object.__new__
+(_F_STEP, _F_KIND, _F_LABEL, _F_ACTION, _F_SCORE, _F_THRESHOLD, _F_SPAN, _F_DETAIL, _F_EVIDENCE) = (
+    Finding.__dict__[name].__set__
+    for name in (
+        "step", "kind", "label", "action", "score", "threshold", "span", "detail", "evidence"
+    )
+)  # fmt: skip
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -242,7 +277,6 @@ class Decision:
 
 # Slot setters for ``Decision._trusted``: a frozen dataclass sets its fields through
 # ``object.__setattr__`` by name; the slot descriptors do the same a little faster.
-_new = object.__new__
 (
     _SET_VERDICT,
     _SET_FINDINGS,

@@ -344,16 +344,16 @@ class Engine:
 
 
 def _finding(step: _Step, detection: Detection) -> Finding:
-    return Finding(
-        step=step.id,
-        kind=step.kind,
-        label=detection.label,
-        action=detection.action or step.action,
-        score=detection.score,
-        threshold=detection.threshold,
-        span=detection.span,
-        detail=detection.detail,
-        evidence=detection.evidence,
+    return Finding._trusted(
+        step.id,
+        step.kind,
+        detection.label,
+        detection.action or step.action,
+        detection.score,
+        detection.threshold,
+        detection.span,
+        detection.detail,
+        detection.evidence,
     )
 
 

@@ -202,3 +202,13 @@ def test_output_checks_with_a_prompt_are_not_remembered(engine):
     engine.check("the secretword", direction="output", prompt="what is it?")
     again = engine.check("the secretword", direction="output", prompt="something else")
     assert again.blocked and again.timings_ms
+
+
+def test_the_engines_fast_finding_equals_one_built_as_usual():
+    from dataclasses import astuple
+
+    from guardrails.decision import Finding
+
+    usual = Finding("s", "regex", "ticket", Action.FLAG, 0.5, 0.4, (1, 5), "d", ("e",))
+    fast = Finding._trusted(*astuple(usual))
+    assert fast == usual and hash(fast) == hash(usual) and fast.verdict is usual.verdict
