@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import print_table, save
+from benchmarks.common import finish, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "jsonl"
@@ -127,16 +127,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "pays up to `max_wait_ms` for a batch that never fills. The two modes take turns, "
         "twice each; each keeps its faster round."
     )
-    table += f"\n- {note}\n"
-    print(note)
-    payload = {
-        "results": results,
-        "quick": quick,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "table": table,
-    }
-    save("batching_quick" if quick else "batching", payload)
-    return payload
+    return finish("batching", table, [note], quick=quick, started=started, results=results)
 
 
 if __name__ == "__main__":

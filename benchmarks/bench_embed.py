@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_rules import PEAK_RSS_KB
-from benchmarks.common import print_table, save
+from benchmarks.common import finish, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "jsonl"
@@ -140,20 +140,18 @@ def run(quick: bool = False) -> dict[str, Any]:
         f"{process['ours']['rss_mb']:.0f} MB; sentence-transformers "
         f"{process['peer']['load_s']:.1f} s, {process['peer']['rss_mb']:.0f} MB.",
     ]
-    table += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
-    print("\n".join(notes))
-    payload = {
-        "results": results,
-        "max_abs_difference": difference,
-        "process": process,
-        "threads": threads,
-        "texts": len(corpus),
-        "quick": quick,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "table": table,
-    }
-    save("embed_quick" if quick else "embed", payload)
-    return payload
+    return finish(
+        "embed",
+        table,
+        notes,
+        quick=quick,
+        started=started,
+        results=results,
+        max_abs_difference=difference,
+        process=process,
+        threads=threads,
+        texts=len(corpus),
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, print_table, save
+from benchmarks.common import RESULTS, finish, print_table, save
 
 ROOT = Path(__file__).resolve().parents[1]
 DIMENSION = 384
@@ -167,16 +167,7 @@ def run(quick: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
         HEADER,
         rows,
     )
-    table += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
-    print("\n".join(notes))
-    payload = {
-        "results": results,
-        "quick": quick,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "table": table,
-    }
-    save("knn_quick" if quick else "knn", payload)
-    return payload
+    return finish("knn", table, notes, quick=quick, started=started, results=results)
 
 
 HEADER = [

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bench_rules import PEAK_RSS_KB
-from benchmarks.common import per_call, print_table, save
+from benchmarks.common import finish, per_call, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 LLM_GUARD = "llm-guard==0.3.16"
@@ -370,18 +370,16 @@ def run(quick: bool = False) -> dict[str, Any]:
             f"{peer_cost['rss_mb'] / our_cost['rss_mb']:.1f}x ours)"
         )
     notes.append(cost + ".")
-    table += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
-    print("\n".join(notes))
-    payload = {
-        "results": results,
-        "process": {"ours": our_cost, "llm_guard": peer_cost},
-        "llm_guard": version if python is not None else why,
-        "quick": quick,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "table": table,
-    }
-    save("llmguard_quick" if quick else "llmguard", payload)
-    return payload
+    return finish(
+        "llmguard",
+        table,
+        notes,
+        quick=quick,
+        started=started,
+        results=results,
+        process={"ours": our_cost, "llm_guard": peer_cost},
+        llm_guard=version if python is not None else why,
+    )
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS, print_table, save
+from benchmarks.common import RESULTS, finish, print_table
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "jsonl"
@@ -177,17 +177,9 @@ def run(quick: bool = False) -> dict[str, Any]:
             "this machine, beyond this run's budget; it is shown (†) only where "
             "`python -m benchmarks.bench_setfit` has saved it (tweeteval offensive)."
         )
-    table += "\n" + "\n".join(f"- {n}" for n in notes) + "\n"
-    print("\n".join(notes))
-    payload = {
-        "results": results,
-        "threads": threads,
-        "quick": quick,
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "table": table,
-    }
-    save("training_quick" if quick else "training", payload)
-    return payload
+    return finish(
+        "training", table, notes, quick=quick, started=started, results=results, threads=threads
+    )
 
 
 if __name__ == "__main__":

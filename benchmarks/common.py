@@ -67,3 +67,17 @@ def save(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
     return path
+
+
+def finish(
+    name: str, table: str, notes: list[str], *, quick: bool, started: float, **fields: Any
+) -> dict[str, Any]:
+    """The end of a benchmark's run: its notes under the table (and printed), then ``fields``
+    with ``quick``, the wall seconds since ``started`` and the table, saved as ``NAME.json``
+    (``NAME_quick.json`` for a quick run) and returned."""
+    table += "\n" + "\n".join(f"- {note}" for note in notes) + "\n"
+    print("\n".join(notes))
+    wall = round(time.perf_counter() - started, 1)
+    payload = {**fields, "quick": quick, "wall_seconds": wall, "table": table}
+    save(f"{name}_quick" if quick else name, payload)
+    return payload
