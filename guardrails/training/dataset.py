@@ -169,6 +169,8 @@ class Dataset:
         """One dataset of several (of one modality), in order; each row remembers its file."""
         if not datasets:
             raise ValueError("concat needs at least one dataset")
+        if len(datasets) == 1:  # already one dataset: no second pass to hash its rows
+            return datasets[0]
         source = " + ".join(d.source for d in datasets)
         modalities = sorted({d.modality.value for d in datasets})
         if len(modalities) > 1:
