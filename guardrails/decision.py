@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -150,10 +150,19 @@ class Finding:
 
 
 _new = object.__new__
+
+
+def slot_setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The slot descriptors' setters of a frozen slotted dataclass, for a ``_trusted``
+    constructor on a hot path: a frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` by name, the slot descriptor does the same a few times faster."""
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
 (_F_STEP, _F_KIND, _F_LABEL, _F_ACTION, _F_SCORE, _F_THRESHOLD, _F_SPAN, _F_DETAIL, _F_EVIDENCE) = (
-    Finding.__dict__[name].__set__
-    for name in (
-        "step", "kind", "label", "action", "score", "threshold", "span", "detail", "evidence"
+    slot_setters(
+        Finding, "step", "kind", "label", "action", "score", "threshold", "span", "detail",
+        "evidence",
     )
 )  # fmt: skip
 
@@ -275,8 +284,6 @@ class Decision:
         return out
 
 
-# Slot setters for ``Decision._trusted``: a frozen dataclass sets its fields through
-# ``object.__setattr__`` by name; the slot descriptors do the same a little faster.
 (
     _SET_VERDICT,
     _SET_FINDINGS,
@@ -286,16 +293,14 @@ class Decision:
     _SET_SCORES,
     _SET_TIMINGS,
     _SET_SKIPPED,
-) = (
-    Decision.__dict__[name].__set__
-    for name in (
-        "verdict",
-        "findings",
-        "direction",
-        "policy",
-        "redacted_text",
-        "scores",
-        "timings_ms",
-        "skipped",
-    )
+) = slot_setters(
+    Decision,
+    "verdict",
+    "findings",
+    "direction",
+    "policy",
+    "redacted_text",
+    "scores",
+    "timings_ms",
+    "skipped",
 )

@@ -20,7 +20,6 @@ import asyncio
 import logging
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +39,8 @@ logger = logging.getLogger("guardrails")
 T = TypeVar("T")
 _NO_SCORES: MappingProxyType[str, Any] = MappingProxyType({})
 _VERDICTS = (Verdict.ALLOW, Verdict.FLAG, Verdict.BLOCK)  # by rank
+_ACTION_RANK = {action: action.verdict.rank for action in Action}  # for the hot path
+_REDACT = Action.REDACT
 MEMO_SIZE = 1024
 """Decisions a rules-only engine remembers by default (see the module doc)."""
 MEMO_MAX_CHARS = 4096
@@ -120,10 +121,12 @@ class Engine:
         self._embedders = tuple(embedders)
         self.hub: Any = None  # the EmbeddingHub, made only if a step needs a model
         self._steps = _compile(policy, self._hub)
-        self._plan = {
-            (d, m): tuple(s for s in self._steps if d in s.applies_to and s.modality == m)
+        self._plan = {  # direction -> modality -> the steps that apply, in order
+            d: {
+                m: tuple(s for s in self._steps if d in s.applies_to and s.modality == m)
+                for m in ("text", "image")
+            }
             for d in Direction
-            for m in ("text", "image")
         }
         self._run_all = policy.defaults.run_all
         self._name = policy.name
@@ -132,8 +135,8 @@ class Engine:
         self._loop = LoopThread() if self._needs_loop else None
         self._memo_size = memo_size
         # per direction: text -> its decision; ML steps have their own embedding cache
-        self._memos: dict[Direction, OrderedDict[str, Decision]] | None = (
-            {d: OrderedDict() for d in Direction}
+        self._memos: dict[Direction, _Recent] | None = (
+            {d: _Recent(memo_size) for d in Direction}
             if memo_size > 0 and not self._needs_loop
             else None
         )
@@ -177,7 +180,8 @@ class Engine:
         ``prompt`` gives output checks the input they answer. Rule checks apply to text; an
         image goes only to the steps of image classifiers.
         """
-        return self.run_sync(self.acheck(content, direction=direction, prompt=prompt))
+        coro = self.acheck(content, direction=direction, prompt=prompt)
+        return drive(coro) if self._loop is None else self._loop.run(coro)
 
     def check_many(
         self,
@@ -236,11 +240,13 @@ class Engine:
             context = self._contexts[direction]
             if self._memos is not None and modality == "text" and len(content) <= MEMO_MAX_CHARS:
                 memo = self._memos[direction]
-                known = memo.get(content)  # type: ignore[call-overload]
+                known = memo.new.get(content)  # type: ignore[arg-type]
+                if known is None:
+                    known = memo.old.get(content)  # type: ignore[arg-type]
                 if known is not None:
                     if known.timings_ms:  # the first answer from the memo: drop its timings
                         known = known.without_timings()
-                        memo[content] = known  # type: ignore[index]
+                    memo.put(content, known)  # type: ignore[arg-type]
                     return known
         else:
             context = CheckContext(direction=direction, prompt=prompt)
@@ -255,7 +261,7 @@ class Engine:
         redactions: list[tuple[tuple[int, int], str]] = []
         clock = time.perf_counter
         last = clock()
-        for step in self._plan[direction, modality]:
+        for step in self._plan[direction][modality]:
             if (
                 rank
                 and not run_all
@@ -280,11 +286,22 @@ class Engine:
                 scores[step.id] = MappingProxyType(dict(result.scores))
                 result = result.detections
             for detection in result:
-                finding = _finding(step, detection)
+                action = detection.action or step.action
+                finding = Finding._trusted(
+                    step.id,
+                    step.kind,
+                    detection.label,
+                    action,
+                    detection.score,
+                    detection.threshold,
+                    detection.span,
+                    detection.detail,
+                    detection.evidence,
+                )
                 findings.append(finding)
-                if finding.verdict.rank > rank:
-                    rank = finding.verdict.rank
-                if finding.action is Action.REDACT and finding.span is not None:
+                if _ACTION_RANK[action] > rank:
+                    rank = _ACTION_RANK[action]
+                if action is _REDACT and finding.span is not None:
                     redactions.append((finding.span, replacement_for(finding)))
         decision = Decision._trusted(
             _VERDICTS[rank],
@@ -297,12 +314,7 @@ class Engine:
             tuple(skipped),
         )
         if memo is not None:
-            memo[content] = decision  # type: ignore[index]
-            while len(memo) > self._memo_size:  # forget the oldest
-                try:
-                    memo.popitem(last=False)
-                except KeyError:  # another thread emptied it first
-                    break
+            memo.put(content, decision)  # type: ignore[arg-type]
         return decision
 
     async def _run_async(self, step: _Step, text: str, context: CheckContext) -> Any:
@@ -343,18 +355,25 @@ class Engine:
             self._loop.close()
 
 
-def _finding(step: _Step, detection: Detection) -> Finding:
-    return Finding._trusted(
-        step.id,
-        step.kind,
-        detection.label,
-        detection.action or step.action,
-        detection.score,
-        detection.threshold,
-        detection.span,
-        detection.detail,
-        detection.evidence,
-    )
+class _Recent:
+    """Recently checked texts and their decisions, in two generations of plain dicts: a text
+    found is moved to the new one; when the new one holds half of ``size`` texts it becomes
+    the old one, and the old one is dropped. At most ``size`` texts, the recently used kept,
+    for two dict operations a check (an LRU's bookkeeping costs several times that). Safe
+    to share between threads: each operation is one atomic dict operation."""
+
+    __slots__ = ("half", "new", "old")
+
+    def __init__(self, size: int) -> None:
+        self.half = max(1, size // 2)
+        self.new: dict[str, Decision] = {}
+        self.old: dict[str, Decision] = {}
+
+    def put(self, text: str, decision: Decision) -> None:
+        new = self.new
+        new[text] = decision
+        if len(new) >= self.half:
+            self.old, self.new = new, {}
 
 
 def replacement_for(finding: Finding) -> str:

@@ -160,11 +160,16 @@ def test_a_text_seen_again_is_answered_from_the_memo(engine):
 
 def test_the_memo_is_bounded_and_can_be_turned_off(make_engine):
     policy = make_engine(POLICY).policy
-    small = Engine(policy, memo_size=2)
-    for text in ("one", "two", "three"):
-        small.check(text)
-    assert small.check("one").timings_ms  # the oldest was forgotten: checked again
-    assert not small.check("three").timings_ms
+    small = Engine(policy, memo_size=4)
+    for i in range(10):
+        small.check(f"text {i}")
+    assert small.check("text 0").timings_ms  # long forgotten: checked again
+    assert not small.check("text 9").timings_ms
+    chat = Engine(policy, memo_size=4)  # a system prompt sent with every turn stays in it
+    assert chat.check("be brief").timings_ms
+    for i in range(20):
+        assert not chat.check("be brief").timings_ms
+        assert chat.check(f"question {i}").timings_ms
     off = Engine(policy, memo_size=0)
     off.check("hello")
     assert off.check("hello").timings_ms

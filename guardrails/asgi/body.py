@@ -140,10 +140,20 @@ _LOOPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Deadlines] = (
 )
 
 
+_last: tuple[weakref.ref[asyncio.AbstractEventLoop], _Deadlines] | None = None
+"""The loop of the last read and its deadlines: a server runs one loop (per thread), and a
+weak-keyed lookup costs more than the rest of the bookkeeping together."""
+
+
 def _deadlines(loop: asyncio.AbstractEventLoop) -> _Deadlines:
+    global _last
+    last = _last
+    if last is not None and last[0]() is loop:
+        return last[1]
     deadlines = _LOOPS.get(loop)
     if deadlines is None:
         deadlines = _LOOPS[loop] = _Deadlines()
+    _last = (weakref.ref(loop), deadlines)
     return deadlines
 
 

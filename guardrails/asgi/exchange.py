@@ -19,7 +19,7 @@ from guardrails.asgi.extract import check_items
 from guardrails.asgi.replies import Rejection, block_payload, send_json, with_header
 from guardrails.asgi.response import ResponseGuard
 from guardrails.asgi.settings import Settings
-from guardrails.decision import Decision, Direction, Finding, Verdict
+from guardrails.decision import Decision, Direction, Finding, Verdict, slot_setters
 from guardrails.engine import Engine
 from guardrails.errors import InputError
 
@@ -42,6 +42,22 @@ class RequestModeration:
     locations: tuple[str, ...] = ()
     redacted: bool = False
 
+    @classmethod
+    def _trusted(
+        cls,
+        verdict: Verdict,
+        decisions: tuple[Decision, ...],
+        locations: tuple[str, ...],
+        redacted: bool,
+    ) -> RequestModeration:
+        """Straight into the slots: one per request, on the middleware's hot path."""
+        moderation = _new(cls)
+        _SET_VERDICT(moderation, verdict)
+        _SET_DECISIONS(moderation, decisions)
+        _SET_LOCATIONS(moderation, locations)
+        _SET_REDACTED(moderation, redacted)
+        return moderation
+
     @property
     def findings(self) -> tuple[Finding, ...]:
         return tuple(f for d in self.decisions for f in d.findings)
@@ -56,6 +72,12 @@ class RequestModeration:
                 for where, d in zip(self.locations, self.decisions, strict=True)
             ],
         }
+
+
+_new = object.__new__
+_SET_VERDICT, _SET_DECISIONS, _SET_LOCATIONS, _SET_REDACTED = slot_setters(
+    RequestModeration, "verdict", "decisions", "locations", "redacted"
+)
 
 
 class _WithHeader:
@@ -145,7 +167,9 @@ class Exchange:
             body = parsed.rewrite(redacted)
             scope = {**scope, "headers": _with_length(scope["headers"], len(body))}
         locations = tuple([item.where for item in parsed.items])
-        state["guardrails"] = RequestModeration(verdict, tuple(decisions), locations, redacting)
+        state["guardrails"] = RequestModeration._trusted(
+            verdict, tuple(decisions), locations, redacting
+        )
         if not s.check_responses:
             await self.app(scope, Replay(self.receive, body), _WithHeader(self.send, verdict))
             return

@@ -47,8 +47,14 @@ def block_payload(decisions: Iterable[Decision], direction: str) -> dict[str, An
 
 def with_header(message: Message, verdict: Verdict) -> Message:
     """An ``http.response.start`` message with the decision header added."""
-    headers = [*message.get("headers", ()), (DECISION_HEADER, verdict.value.encode())]
-    return {**message, "headers": headers}
+    headers = list(message.get("headers", ()))
+    headers.append(_HEADERS[verdict])
+    message = message.copy()  # the app's own message (and headers) stay as they were
+    message["headers"] = headers
+    return message
+
+
+_HEADERS = {verdict: (DECISION_HEADER, verdict.value.encode()) for verdict in Verdict}
 
 
 async def send_json(

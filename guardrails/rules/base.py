@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from guardrails.decision import Action, Direction
+from guardrails.decision import Action, Direction, slot_setters
 
 __all__ = [
     "CHECKS",
@@ -39,6 +39,26 @@ class Detection:
     action: Action | None = None
     detail: str = ""
     evidence: tuple[str, ...] = ()
+
+    @classmethod
+    def _trusted(cls, label: str, span: tuple[int, int] | None, detail: str = "") -> Detection:
+        """A rule's detection (score 1.0, the step's action), set straight into the slots: the
+        hot path of the rule checks, a third of what the frozen dataclass ``__init__`` costs."""
+        detection = _new(cls)
+        _D_LABEL(detection, label)
+        _D_SPAN(detection, span)
+        _D_SCORE(detection, 1.0)
+        _D_THRESHOLD(detection, None)
+        _D_ACTION(detection, None)
+        _D_DETAIL(detection, detail)
+        _D_EVIDENCE(detection, ())
+        return detection
+
+
+_new = object.__new__
+(_D_LABEL, _D_SPAN, _D_SCORE, _D_THRESHOLD, _D_ACTION, _D_DETAIL, _D_EVIDENCE) = slot_setters(
+    Detection, "label", "span", "score", "threshold", "action", "detail", "evidence"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,5 +89,5 @@ class KeywordCheck:
             ):
                 continue
             for label, term in owners:
-                found.append(Detection(label=label, span=(start, end), detail=f"matched {term!r}"))
+                found.append(Detection._trusted(label, (start, end), f"matched {term!r}"))
         return found

@@ -77,6 +77,8 @@ class RegexCheck:
             for label, pattern, case_sensitive in patterns
         ]
         self._prefilter = _prefilter([(pattern, cs) for _, pattern, cs in patterns])
+        # the compiled set under the wrapper, which takes bytes as they are (saves a call)
+        self._set_bytes = getattr(self._prefilter, "_set", self._prefilter)
 
     @classmethod
     def from_config(cls, config: RegexStep, base_dir: Path) -> RegexCheck:
@@ -89,13 +91,14 @@ class RegexCheck:
         if self._prefilter is None:
             candidates: Sequence[int] = range(len(self._patterns))
         else:
-            candidates = self._prefilter.Match(subject) or ()
+            members = self._set_bytes if subject.__class__ is bytes else self._prefilter
+            candidates = members.Match(subject) or ()
         found: list[Detection] = []
         for index in sorted(candidates):
             label, compiled = self._patterns[index]
             for start, end in _spans(compiled, subject):
                 if end > start:
-                    found.append(Detection(label=label, span=(start, end)))
+                    found.append(Detection._trusted(label, (start, end)))
         return found
 
 

@@ -63,6 +63,11 @@ async def echo(request: Request) -> JSONResponse:
     )
 
 
+async def raw_echo(request: Request) -> JSONResponse:
+    """The body the app received, as text."""
+    return JSONResponse({"body": (await request.body()).decode("utf-8", "surrogatepass")})
+
+
 async def form_echo(request: Request) -> JSONResponse:
     form = await request.form()
     return JSONResponse({k: v if isinstance(v, str) else v.filename for k, v in form.items()})
@@ -110,6 +115,7 @@ def make_app(**options) -> Starlette:
         Route("/skip/echo", echo, methods=["POST"]),
         Route("/chat/echo", echo, methods=["POST"]),
         Route("/form", form_echo, methods=["POST"]),
+        Route("/raw", raw_echo, methods=["POST"]),
         Route("/answer", lambda r: PlainTextResponse("write to a.b@example.com"), methods=["GET"]),
         Route("/leak", token_stream(f"{story}here is the key {AWS_KEY} and more after it")),
         Route("/word", token_stream(f"{story}the secret word is zyzzyva then the rest")),
