@@ -29,6 +29,9 @@ allowed one arrived intact (or redacted)::
     ...  # send requests through httpx.ASGITransport(app=guarded)
     assert app.bodies == [b'{"prompt": "hello"}']
     app.requests[0].moderation.verdict               # what the middleware decided
+
+:func:`asgi_client` is an ``httpx.AsyncClient`` that calls an ASGI app in-process (httpx is a
+test dependency, imported only when it is called).
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ __all__ = [
     "FakeEmbedder",
     "RecordedRequest",
     "RecordingApp",
+    "asgi_client",
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -185,6 +189,14 @@ class RecordingApp:
         headers = [(b"content-type", self.content_type)]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": self.answer})
+
+
+def asgi_client(app: Any, base_url: str = "http://test") -> Any:
+    """An ``httpx.AsyncClient`` sending its requests to ``app`` in-process; use it as
+    ``async with asgi_client(guarded) as client: await client.post(...)``."""
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
 
 
 def _features(piece: str | bytes) -> list[tuple[bytes, float]]:

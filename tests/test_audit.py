@@ -3,7 +3,6 @@ from __future__ import annotations
 import io
 import json
 
-import httpx
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -11,6 +10,7 @@ from starlette.routing import Route
 from guardrails import Engine, GuardrailsMiddleware
 from guardrails.audit import AuditLog, decision_recorder, masked_content
 from guardrails.metrics import Metrics
+from guardrails.testing import asgi_client
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
 
@@ -34,7 +34,7 @@ async def test_middleware_decisions_reach_the_audit_log_and_metrics(root):
         policy=root / "policies/default.yaml",
         on_decision=decision_recorder(AuditLog(stream), metrics),
     )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with asgi_client(app) as c:
         assert (await c.post("/chat", json={"prompt": f"use {AWS}"})).status_code == 400
         assert (await c.post("/chat", json={"prompt": "hello"})).status_code == 200
     records = [json.loads(line) for line in stream.getvalue().splitlines()]

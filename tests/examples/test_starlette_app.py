@@ -6,8 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
+
+from guardrails.testing import asgi_client
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "starlette_app.py"
 # a complete 1x1 PNG: uploads that claim to be images are checked from their header
@@ -30,7 +31,7 @@ def example():
 
 async def test_starlette_example(example):
     app = example.create_app()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+    async with asgi_client(app) as c:
         ok = await c.post("/comments", json={"text": "nice post, write me at jane@example.com"})
         form = await c.post("/comments", data={"text": "first!"})
         blocked = await c.post("/comments", data={"text": "my key is AKIAIOSFODNN7EXAMPLE"})

@@ -8,13 +8,13 @@ import struct
 import zlib
 from pathlib import Path
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
 from guardrails import Engine
+from guardrails.testing import asgi_client as client  # noqa: F401  (the tests' client)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT = ROOT / "policies" / "default.yaml"
@@ -125,10 +125,6 @@ def make_app(**options) -> Starlette:
     options.setdefault("policy", DEFAULT_ENGINE)
     app.add_middleware(GuardrailsMiddleware, **options)
     return app
-
-
-def client(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from guardrails.audit import AuditLog, audit_record, decision_recorder, full_mas
 from guardrails.metrics import Metrics
 from guardrails.middleware import GuardrailsMiddleware
 from guardrails.server import create_app
-from guardrails.testing import RecordingApp
+from guardrails.testing import RecordingApp, asgi_client
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
@@ -37,10 +37,6 @@ def wrappings(secret: str) -> dict[str, str]:
         "with a zero-width character": f"key {secret}\u200b please",
         "after a bidi override": f"use \u202e {secret} now",
     }
-
-
-def asgi_client(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 def everything(response: httpx.Response) -> str:
