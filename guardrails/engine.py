@@ -20,18 +20,19 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Coroutine, Sequence
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from guardrails._loop import LoopThread, drive
 from guardrails.decision import Action, Decision, Direction, Finding, Verdict
-from guardrails.errors import GuardrailsError, InputError, PolicyError, StepTimeout
+from guardrails.errors import GuardrailsError, InputError, StepTimeout
+from guardrails.memo import MEMO_MAX_CHARS, MEMO_SIZE, RecentDecisions
 from guardrails.policy.loader import load_policy, policy_from_string
-from guardrails.policy.schema import LocatedValueError, Policy
-from guardrails.rules.base import CheckContext, Detection, ScanResult, resolve_check
+from guardrails.policy.schema import Policy
+from guardrails.redaction import apply_redactions, replacement_for
+from guardrails.rules.base import CheckContext, Detection, ScanResult
+from guardrails.steps import _compile, _Step
 
 __all__ = ["MEMO_MAX_CHARS", "MEMO_SIZE", "Engine", "apply_redactions", "replacement_for"]
 
@@ -41,70 +42,6 @@ _NO_SCORES: MappingProxyType[str, Any] = MappingProxyType({})
 _VERDICTS = (Verdict.ALLOW, Verdict.FLAG, Verdict.BLOCK)  # by rank
 _ACTION_RANK = {action: action.verdict.rank for action in Action}  # for the hot path
 _REDACT = Action.REDACT
-MEMO_SIZE = 1024
-"""Decisions a rules-only engine remembers by default (see the module doc)."""
-MEMO_MAX_CHARS = 4096
-"""Longer texts are not remembered: they rarely repeat, and would hold the memory."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Step:
-    id: str
-    kind: str
-    check: Any
-    action: Action
-    on_error: str
-    applies_to: frozenset[Direction]
-    max_verdict: Verdict
-    is_async: bool
-    tier: int
-    max_rank: int  # max_verdict's rank, an int for the hot path
-    modality: str  # "text" or "image": the content the check reads
-    always_runs: bool  # redact and log steps produce text and audit records, not a verdict
-    scan: Callable[[str, CheckContext], Any] | None  # a rule's bound ``scan``; None for ML
-
-
-def _compile(policy: Policy, hub: Callable[[], Any]) -> list[_Step]:
-    source = policy.source
-    base_dir = source.base_dir if source is not None else Path.cwd()
-    problems: list[str] = []
-    steps: list[_Step] = []
-    for index, config in enumerate(policy.steps):
-        if not config.enabled:
-            continue
-        action = policy.action_of(config)
-        try:
-            implementation = resolve_check(config.kind)
-            if getattr(implementation, "tier", 0) >= 1:  # ML: shares the engine's embedders
-                check = implementation.from_config(config, base_dir, hub=hub(), action=action)
-            else:
-                check = implementation.from_config(config, base_dir)
-        except (LocatedValueError, ValueError, OSError, GuardrailsError) as exc:
-            loc = ("steps", index, *getattr(exc, "loc", ()))
-            where = source.problem(loc, str(exc)) if source else f"step '{config.id}': {exc}"
-            problems.append(where)
-            continue
-        is_async = hasattr(check, "ascan")
-        steps.append(
-            _Step(
-                id=config.id,
-                kind=config.kind,
-                check=check,
-                action=action,
-                on_error=policy.on_error_of(config),
-                applies_to=frozenset(config.applies_to),
-                max_verdict=getattr(check, "max_verdict", action.verdict),
-                is_async=is_async,
-                tier=getattr(check, "tier", 1 if is_async else 0),
-                max_rank=getattr(check, "max_verdict", action.verdict).rank,
-                always_runs=action in (Action.REDACT, Action.LOG),
-                modality=str(getattr(check, "modality", "text")),
-                scan=None if is_async else check.scan,
-            )
-        )
-    if problems:
-        raise PolicyError(problems)
-    return sorted(steps, key=lambda s: s.tier)  # stable: policy order within a tier
 
 
 class Engine:
@@ -135,8 +72,8 @@ class Engine:
         self._loop = LoopThread() if self._needs_loop else None
         self._memo_size = memo_size
         # per direction: text -> its decision; ML steps have their own embedding cache
-        self._memos: dict[Direction, _Recent] | None = (
-            {d: _Recent(memo_size) for d in Direction}
+        self._memos: dict[Direction, RecentDecisions] | None = (
+            {d: RecentDecisions(memo_size) for d in Direction}
             if memo_size > 0 and not self._needs_loop
             else None
         )
@@ -353,45 +290,3 @@ class Engine:
             self.hub.close()
         if self._loop is not None:
             self._loop.close()
-
-
-class _Recent:
-    """Recently checked texts and their decisions, in two generations of plain dicts: a text
-    found is moved to the new one; when the new one holds half of ``size`` texts it becomes
-    the old one, and the old one is dropped. At most ``size`` texts, the recently used kept,
-    for two dict operations a check (an LRU's bookkeeping costs several times that). Safe
-    to share between threads: each operation is one atomic dict operation."""
-
-    __slots__ = ("half", "new", "old")
-
-    def __init__(self, size: int) -> None:
-        self.half = max(1, size // 2)
-        self.new: dict[str, Decision] = {}
-        self.old: dict[str, Decision] = {}
-
-    def put(self, text: str, decision: Decision) -> None:
-        new = self.new
-        new[text] = decision
-        if len(new) >= self.half:
-            self.old, self.new = new, {}
-
-
-def replacement_for(finding: Finding) -> str:
-    """What redaction puts in place of a finding: ``[LABEL]``; invisible characters go."""
-    return "" if finding.kind == "invisible" else f"[{finding.label.upper()}]"
-
-
-def apply_redactions(text: str, redactions: list[tuple[tuple[int, int], str]]) -> str:
-    """Replace each span with its replacement. Overlapping spans merge into their union, named
-    by the longest span starting first: redaction errs on hiding too much, never too little."""
-    pieces: list[str] = []
-    cursor = 0
-    for (start, end), replacement in sorted(redactions, key=lambda r: (r[0][0], -r[0][1])):
-        if start < cursor:  # overlaps the previous span
-            cursor = max(cursor, end)
-            continue
-        pieces.append(text[cursor:start])
-        pieces.append(replacement)
-        cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces)

@@ -1,0 +1,33 @@
+"""The memo of a rules-only engine: the decisions of recently checked short texts."""
+
+from __future__ import annotations
+
+from guardrails.decision import Decision
+
+__all__ = ["MEMO_MAX_CHARS", "MEMO_SIZE", "RecentDecisions"]
+
+MEMO_SIZE = 1024
+"""Decisions a rules-only engine remembers by default (see :mod:`guardrails.engine`)."""
+MEMO_MAX_CHARS = 4096
+"""Longer texts are not remembered: they rarely repeat, and would hold the memory."""
+
+
+class RecentDecisions:
+    """Recently checked texts and their decisions, in two generations of plain dicts: a text
+    found is moved to the new one; when the new one holds half of ``size`` texts it becomes
+    the old one, and the old one is dropped. At most ``size`` texts, the recently used kept,
+    for two dict operations a check (an LRU's bookkeeping costs several times that). Safe
+    to share between threads: each operation is one atomic dict operation."""
+
+    __slots__ = ("half", "new", "old")
+
+    def __init__(self, size: int) -> None:
+        self.half = max(1, size // 2)
+        self.new: dict[str, Decision] = {}
+        self.old: dict[str, Decision] = {}
+
+    def put(self, text: str, decision: Decision) -> None:
+        new = self.new
+        new[text] = decision
+        if len(new) >= self.half:
+            self.old, self.new = new, {}
