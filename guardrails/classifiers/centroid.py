@@ -7,7 +7,8 @@ example is removed from its own label's centroid before it is scored):
 - multi-label: per label ``sigmoid(a * cos + b)`` (Platt scaling), fitted per label.
 
 Centroids weigh every label the same whatever its number of examples, so the probabilities do
-not favour the majority label. Trained by :class:`guardrails.training.trainers.CentroidTrainer`.
+not favour the majority label. Trained by
+:class:`guardrails.training.embedding_trainers.CentroidTrainer`.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from guardrails.training.embedding_trainers import CentroidTrainer, KnnTrainer
 from guardrails.training.evaluate import Evaluation, LabelMetrics, evaluate, write_report
-from guardrails.training.trainers import TRAINERS, CentroidTrainer, KnnTrainer, train
+from guardrails.training.trainers import TRAINERS, train
 
 __all__ = [
     "TRAINERS",

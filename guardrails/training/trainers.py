@@ -161,13 +161,3 @@ def train(
     if "command" in inspect.signature(trainer.train).parameters:
         return trainer.train(dataset, command=command)
     return trainer.train(dataset)
-
-
-def __getattr__(name: str) -> Any:
-    """``CentroidTrainer`` and ``KnnTrainer``, which live in :mod:`.embedding_trainers` (imported
-    on first use, as that module builds on this one)."""
-    if name in ("CentroidTrainer", "KnnTrainer"):
-        from guardrails.training import embedding_trainers
-
-        return getattr(embedding_trainers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
