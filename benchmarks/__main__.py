@@ -1,7 +1,8 @@
 """Run benchmarks: ``python -m benchmarks [name ...]`` (default: all). Each prints a table and
 writes benchmarks/results/<name>.json; the combined tables go to benchmarks/results/README.md,
 and with the machine, load average and wall time to benchmarks/results/all.json (``--quick``:
-README_quick.md, all_quick.json)."""
+README_quick.md, all_quick.json; some benchmarks by name: README_partial.md, all_partial.json,
+so that a partial run never overwrites the full one)."""
 
 from __future__ import annotations
 
@@ -32,11 +33,16 @@ def main() -> None:
     names = args.names or list(BENCHMARKS)
     info = machine()
     load = os.getloadavg()
+    shared = (
+        " (the cores are shared with other jobs, which depresses absolute figures more than "
+        "the ratios)"
+        if load[0] >= 0.5
+        else ""
+    )
     header = (
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-        f"Python {info['python']}; {info['date']}; load average {load[0]:.2f} at the start "
-        "(the cores are shared with other jobs, which depresses absolute figures more than "
-        "the ratios).\n"
+        f"Python {info['python']}; {info['date']}; load average {load[0]:.2f} at the start"
+        f"{shared}.\n"
     )
     print(header)
     started = time.perf_counter()
@@ -48,13 +54,14 @@ def main() -> None:
     wall = time.perf_counter() - started
     end_load = os.getloadavg()
     footer = (
-        f"Wall time of `python -m benchmarks{' --quick' if args.quick else ''}`: "
+        f"Wall time of `{' '.join(['python -m benchmarks', *args.names])}"
+        f"{' --quick' if args.quick else ''}`: "
         f"{wall / 60:.1f} min; load average {end_load[0]:.2f} at the end.\n"
     )
     print(footer)
     tables.append(footer)
     RESULTS.mkdir(exist_ok=True)
-    suffix = "_quick" if args.quick else ""
+    suffix = "_quick" if args.quick else "_partial" if args.names else ""
     (RESULTS / f"README{suffix}.md").write_text("\n".join(tables))
     combined = {
         "machine": info,

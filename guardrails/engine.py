@@ -192,10 +192,10 @@ class Engine:
         run_all = self._run_all
         rank = 0  # the verdict's rank, compared as an int
         findings: list[Finding] = []
-        scores: dict[str, Any] = {}
         timings: dict[str, float] = {}
-        skipped: list[str] = []
-        redactions: list[tuple[tuple[int, int], str]] = []
+        scores: dict[str, Any] | None = None  # these three only when needed
+        skipped: list[str] | None = None
+        redactions: list[tuple[tuple[int, int], str]] | None = None
         clock = time.perf_counter
         last = clock()
         for step in self._plan[direction][modality]:
@@ -204,6 +204,8 @@ class Engine:
                 and not run_all
                 and (rank == 2 or (step.max_rank <= rank and not step.always_runs))
             ):
+                if skipped is None:
+                    skipped = []
                 skipped.append(step.id)
                 continue
             try:
@@ -220,6 +222,8 @@ class Engine:
             if not result:
                 continue
             if result.__class__ is ScanResult:
+                if scores is None:
+                    scores = {}
                 scores[step.id] = MappingProxyType(dict(result.scores))
                 result = result.detections
             for detection in result:
@@ -239,16 +243,18 @@ class Engine:
                 if _ACTION_RANK[action] > rank:
                     rank = _ACTION_RANK[action]
                 if action is _REDACT and finding.span is not None:
+                    if redactions is None:
+                        redactions = []
                     redactions.append((finding.span, replacement_for(finding)))
         decision = Decision._trusted(
             _VERDICTS[rank],
-            tuple(findings),
+            tuple(findings) if findings else (),
             direction,
             self._name,
             apply_redactions(content, redactions) if redactions else None,  # type: ignore[arg-type]
             MappingProxyType(scores) if scores else _NO_SCORES,
             MappingProxyType(timings),
-            tuple(skipped),
+            tuple(skipped) if skipped else (),
         )
         if memo is not None:
             memo.put(content, decision)  # type: ignore[arg-type]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import re2
 
@@ -67,14 +67,22 @@ def _prefilter(patterns: Sequence[tuple[str, bool]]) -> re2.Set | None:
     return members
 
 
+def _raw(compiled: re2._Regexp) -> Any:
+    """The compiled RE2 under the wrapper, for the ASCII fast path, or None without it."""
+    return getattr(compiled, "_regexp", None) if _UNANCHORED is not None else None
+
+
 class RegexCheck:
     kind: ClassVar[str] = "regex"
 
     def __init__(self, patterns: Sequence[tuple[str, str, bool]]) -> None:
         """``patterns`` are ``(label, pattern, case_sensitive)`` triples."""
         self._patterns = [
-            (label, compile_pattern(pattern, case_sensitive))
-            for label, pattern, case_sensitive in patterns
+            (label, compiled, _raw(compiled))
+            for label, compiled in (
+                (label, compile_pattern(pattern, case_sensitive))
+                for label, pattern, case_sensitive in patterns
+            )
         ]
         self._prefilter = _prefilter([(pattern, cs) for _, pattern, cs in patterns])
         # the compiled set under the wrapper, which takes bytes as they are (saves a call)
@@ -93,26 +101,25 @@ class RegexCheck:
         else:
             members = self._set_bytes if subject.__class__ is bytes else self._prefilter
             candidates = members.Match(subject) or ()
+        if len(candidates) > 1:
+            candidates = sorted(candidates)
         found: list[Detection] = []
-        for index in sorted(candidates):
-            label, compiled = self._patterns[index]
-            for start, end in _spans(compiled, subject):
-                if end > start:
-                    found.append(Detection._trusted(label, (start, end)))
+        for index in candidates:
+            label, compiled, regexp = self._patterns[index]
+            if regexp is None or subject.__class__ is not bytes:
+                for match in compiled.finditer(subject):
+                    if match.end() > match.start():
+                        found.append(Detection._trusted(label, match.span()))
+                continue
+            # RE2's own unanchored search, from each match's end: the spans finditer would give
+            pos, end = 0, len(subject)
+            while pos <= end:
+                start, stop = regexp.Match(_UNANCHORED, subject, pos, end)[0]
+                if start < 0:
+                    break
+                if stop > start:
+                    found.append(Detection._trusted(label, (start, stop)))
+                    pos = stop
+                else:
+                    pos = stop + 1  # past an empty match
         return found
-
-
-def _spans(compiled: re2._Regexp, subject: str | bytes) -> list[tuple[int, int]]:
-    """``(start, end)`` of every match, as ``finditer`` finds them."""
-    regexp = getattr(compiled, "_regexp", None)
-    if subject.__class__ is not bytes or regexp is None or _UNANCHORED is None:
-        return [match.span() for match in compiled.finditer(subject)]
-    spans: list[tuple[int, int]] = []
-    pos, end = 0, len(subject)
-    while pos <= end:
-        start, stop = regexp.Match(_UNANCHORED, subject, pos, end)[0]
-        if start < 0:
-            break
-        spans.append((start, stop))
-        pos = stop if stop > start else stop + 1  # past an empty match
-    return spans
