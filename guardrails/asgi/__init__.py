@@ -5,8 +5,9 @@
     body.py       reading a request body once under a size limit, and replaying it to the app
     media.py      content types, charsets, image magic bytes, data URLs
     jsonpath.py   the path language that says where content is in JSON
-    extract.py    what to check in a body (JSON, content parts, forms, multipart, text,
-                  images) and how to write redactions back into it
+    extract.py    which kind of body a request has, and checking its items
+    parsed_bodies.py  each kind of body (JSON, content parts, forms, multipart, text): its
+                  items to check and how redactions are written back into it
     multipart.py  multipart/form-data parsed strictly from the buffered body
     exchange.py   one request/response exchange: the per-request responder
     response.py   the response side: buffered JSON/text checks and streamed checks

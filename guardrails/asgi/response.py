@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Send
 
-from guardrails.asgi.extract import Body, TextBody, check_items
+from guardrails.asgi.extract import check_items
 from guardrails.asgi.media import is_json_type, parse_content_type
+from guardrails.asgi.parsed_bodies import Body, TextBody
 from guardrails.asgi.replies import Rejection, block_payload, send_json, with_header
 from guardrails.asgi.settings import Settings
 from guardrails.asgi.sse import SseSplitter, error_event, sse_unit
