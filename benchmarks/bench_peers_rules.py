@@ -14,7 +14,6 @@ recognizers Anonymize loads for the same five entities. Run: python -m benchmark
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -26,11 +25,9 @@ from typing import Any
 
 from benchmarks.bench_rules import PEAK_RSS_KB
 from benchmarks.common import finish, per_call, print_table
+from benchmarks.llmguard_peer import _PEER_PROCESS, LLM_GUARD, _peer_worker, _run_peer, peer_python
 
 ROOT = Path(__file__).resolve().parents[1]
-LLM_GUARD = "llm-guard==0.3.16"
-CACHE = Path(os.environ.get("GUARDRAILS_BENCH_CACHE", Path.home() / ".cache" / "guardrails-bench"))
-VENV = CACHE / "llmguard-venv"
 _PII = ("email", "phone", "credit_card", "iban", "us_ssn")
 _PRESIDIO = {
     "EmailRecognizer": "email",
@@ -45,27 +42,6 @@ _REGEXES = {"code": r"\bproj(?:ect)? [a-z]+\b", "money": r"\$\d+\.\d\d", "ticket
 # Issue #6's goals: ours ÷ LLM Guard texts per second, on short and on long texts.
 _PROCESS = ("kw100_word", "secrets", "regex", "pii")  # the steps of the rules-only process
 _GOALS = {"kw10k_word": 1000.0, "kw100_word": 10.0, "secrets": 10.0, "regex": 1.0}
-
-
-def peer_python() -> tuple[Path | None, str]:
-    """The LLM Guard venv's python, installing it on first use; else None and why not."""
-    python = VENV / "bin" / "python"
-    marker = VENV / ".installed"
-    if python.exists() and marker.exists() and marker.read_text() == LLM_GUARD:
-        return python, ""
-    print(f"installing {LLM_GUARD} into {VENV} (first run only)...", flush=True)
-    torch = os.environ.get("TORCH", "torch==2.13.0")  # the CPU wheel, as in the Makefile
-    steps = [
-        [sys.executable, "-m", "venv", str(VENV)],
-        [str(python), "-m", "pip", "install", "-q", torch],
-        [str(python), "-m", "pip", "install", "-q", LLM_GUARD],
-    ]
-    for command in steps:
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            return None, f"`{' '.join(command[-2:])}` failed: {done.stderr.strip()[-300:]}"
-    marker.write_text(LLM_GUARD)
-    return python, ""
 
 
 def _plants(vocabulary: list[str]) -> dict[str, str]:
@@ -133,62 +109,8 @@ def _cases(list_10k: list[str], list_100: list[str]) -> list[dict[str, Any]]:
     ]
 
 
-# ---------------------------------------------------------------- the LLM Guard side (its venv)
+# ------------------------------------------ our side, a rules-only process's cost, and the table
 
-
-def _peer_scanner(kind: str, args: dict[str, Any]) -> Any:
-    if kind == "presidio":
-        from presidio_analyzer import predefined_recognizers
-
-        recognizers = [getattr(predefined_recognizers, name)() for name in args["recognizers"]]
-
-        def scan(text: str) -> tuple[str, bool, float]:
-            found = [
-                hit for r in recognizers for hit in r.analyze(text, r.supported_entities, None)
-            ]
-            return text, not found, 1.0 if found else -1.0
-
-        return scan
-    from llm_guard import input_scanners
-
-    return getattr(input_scanners, kind)(**args).scan
-
-
-def _peer_worker(job: dict[str, Any]) -> dict[str, Any]:
-    import logging
-    from importlib.metadata import version
-
-    from llm_guard.util import configure_logger
-
-    configure_logger(log_level="ERROR")
-    logging.getLogger("tldextract").setLevel(logging.CRITICAL)  # no network: bundled list
-    out: dict[str, Any] = {"version": version("llm-guard"), "cases": {}}
-    for case in job["cases"]:
-        scan = _peer_scanner(*case["peer"])
-        result: dict[str, Any] = {}
-        for size, text in case["texts"].items():
-            result[f"{size}_us"] = per_call(lambda s=scan, t=text: s(t), min_calls=1) * 1e6
-            result[f"{size}_found"] = not scan(text)[1]
-        out["cases"][case["key"]] = result
-    return out
-
-
-_PEER_PROCESS = """
-import time
-t = time.perf_counter()
-from llm_guard.input_scanners import BanSubstrings, Regex, Secrets
-t1 = time.perf_counter()
-from llm_guard.util import configure_logger
-configure_logger(log_level="ERROR")
-scanners = [BanSubstrings(substrings=WORDS, match_type="word"), Secrets(), Regex(patterns=REGEXES)]
-from presidio_analyzer import predefined_recognizers
-recognizers = [getattr(predefined_recognizers, name)() for name in RECOGNIZERS]
-for s in scanners:
-    s.scan("warm up a@b.co 4111 1111 1111 1111 " + WORDS[0])
-for r in recognizers:
-    r.analyze("warm up a@b.co 4111 1111 1111 1111", r.supported_entities, None)
-print(t1 - t, PEAK_RSS_KB)
-"""
 
 _OUR_PROCESS = """
 import time
@@ -217,24 +139,6 @@ def _process_cost(python: Path | str, code: str, runs: int = 2) -> dict[str, flo
         "import_ms": round(min(s[0] for s in samples) * 1000, 1),
         "rss_mb": round(min(s[1] for s in samples) / 1024, 1),
     }
-
-
-def _run_peer(python: Path, job: dict[str, Any]) -> dict[str, Any]:
-    done = subprocess.run(
-        [str(python), "-m", "benchmarks.bench_peers_rules", "--peer-worker"],
-        input=json.dumps(job),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=os.environ | {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"LLM Guard worker failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-# ---------------------------------------------------------------- our side, and the table
 
 
 def _texts(plant: str, prose: list[str], rng: random.Random, short: int) -> dict[str, str]:

@@ -1,11 +1,12 @@
 """k-nearest-neighbour classifier over the training embeddings, with its evidence.
 
-Search is exact (one matrix product) for small training sets, where that is faster, and an
-hnswlib cosine HNSW index above ``exact_below`` examples. The ``k`` nearest neighbours vote, each
-weighted by ``exp((cos - cos_nearest) / T)`` and, with ``class_weight="balanced"`` (default), by
-the inverse frequency of its label, so a majority label does not win by numbers alone. The vote
-is smoothed, ``p = (1 - eps) * vote + eps * uniform``; ``T`` and ``eps`` are fitted on the
-training set by leave-one-out (each example voted on by its neighbours other than itself).
+Search (:mod:`guardrails.classifiers.neighbour_index`) is exact (one matrix product) for small
+training sets, where that is faster, and an hnswlib cosine HNSW index above ``exact_below``
+examples. The ``k`` nearest neighbours vote, each weighted by ``exp((cos - cos_nearest) / T)``
+and, with ``class_weight="balanced"`` (default), by the inverse frequency of its label, so a
+majority label does not win by numbers alone. The vote is smoothed,
+``p = (1 - eps) * vote + eps * uniform``; ``T`` and ``eps`` are fitted on the training set by
+leave-one-out (each example voted on by its neighbours other than itself).
 Multi-label: each label's vote is its weighted share among the neighbours. Every prediction
 carries the ids of the nearest training examples (``Example.id`` or ``line:N``).
 
@@ -33,82 +34,13 @@ from guardrails.artifacts import (
 )
 from guardrails.classifiers import EmbedderSlot
 from guardrails.classifiers.base import Classifier, Prediction, assemble_predictions
+from guardrails.classifiers.neighbour_index import EXACT_BELOW, NeighbourIndex, import_hnswlib
 from guardrails.embedders.base import Embedder, EmbedderConfig
-from guardrails.errors import MissingDependency, ModelLoadError
+from guardrails.errors import ModelLoadError
 
 __all__ = ["EXACT_BELOW", "KnnClassifier", "NeighbourIndex", "knn_vote", "vote_weights"]
 
-EXACT_BELOW = 2_000
-"""Below this many training examples, search is exact. Measured on 384-d vectors, 2 cores,
-one BLAS thread, k=10 (best of 30): exact vs HNSW (M=16, ef=64) per query batch of 1 / 8 / 64:
-1k examples 0.12 / 0.46 / 3.3 ms vs 0.10 / 0.76 / 6.0 ms; 2k 0.18 / 1.0 / 6.1 vs 0.11 / 0.92 /
-7.1; 5k 1.1 / 3.2 / 14 vs 0.11 / 1.7 / 13; 10k 1.5 / 5.8 / 28 vs 0.10 / 1.4 / 12. HNSW also
-costs a build (0.2 s at 1k, 6 s at 10k, one thread) and is approximate."""
-
 _ARRAYS, _IDS, _INDEX = "knn.safetensors", "ids.json", "index.bin"
-
-
-class NeighbourIndex:
-    """Cosine k-NN search over unit vectors: exact (``vectors``) or HNSW (``hnsw``)."""
-
-    def __init__(self, *, vectors: np.ndarray | None = None, hnsw: Any = None) -> None:
-        if (vectors is None) == (hnsw is None):
-            raise ValueError("give exactly one of vectors (exact search) or hnsw (an index)")
-        self.vectors = None if vectors is None else np.ascontiguousarray(vectors, np.float32)
-        self.hnsw = hnsw
-        self.size = len(self.vectors) if self.vectors is not None else hnsw.get_current_count()
-        self.dimension = int(self.vectors.shape[1] if self.vectors is not None else hnsw.dim)
-
-    @property
-    def kind(self) -> str:
-        return "exact" if self.vectors is not None else "hnsw"
-
-    @classmethod
-    def build(
-        cls,
-        vectors: np.ndarray,
-        *,
-        exact: bool,
-        M: int = 16,
-        ef_construction: int = 200,
-        ef_search: int = 64,
-        seed: int = 0,
-        threads: int = 1,
-    ) -> NeighbourIndex:
-        """``threads`` > 1 builds an HNSW graph faster, but the graph (and so a prediction near
-        a tie) then depends on thread scheduling; one thread gives the same graph every time."""
-        if exact:
-            return cls(vectors=vectors)
-        hnswlib = _hnswlib()
-        index = hnswlib.Index(space="cosine", dim=vectors.shape[1])
-        index.init_index(len(vectors), M=M, ef_construction=ef_construction, random_seed=seed)
-        ids = np.arange(len(vectors))
-        index.add_items(np.asarray(vectors, np.float32), ids, num_threads=max(1, threads))
-        index.set_ef(ef_search)
-        return cls(hnsw=index)
-
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """``(indices, cosines)``, each ``(len(queries), k)``, nearest first."""
-        queries = np.ascontiguousarray(queries, dtype=np.float32)
-        k = min(k, self.size)
-        if len(queries) == 0:
-            return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
-        if self.hnsw is not None:
-            indices, distances = self.hnsw.knn_query(queries, k=k, num_threads=1)
-            return indices.astype(np.int64), (1.0 - distances).astype(np.float32)
-        step = max(1, (1 << 24) // self.size)  # at most ~64 MB of similarities at a time
-        parts = [self._exact(queries[i : i + step], k) for i in range(0, len(queries), step)]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-    def _exact(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        sims = queries @ self.vectors.T
-        if k < self.size:
-            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        else:
-            top = np.broadcast_to(np.arange(self.size), sims.shape)
-        top_sims = np.take_along_axis(sims, top, axis=1)
-        order = np.argsort(-top_sims, axis=1, kind="stable")
-        return np.take_along_axis(top, order, 1), np.take_along_axis(top_sims, order, 1)
 
 
 def knn_vote(
@@ -278,7 +210,7 @@ class KnnClassifier(Classifier):
             if exact:
                 index = NeighbourIndex(vectors=arrays["vectors"])
             else:
-                hnsw = _hnswlib().Index(space="cosine", dim=manifest.dimension)
+                hnsw = import_hnswlib().Index(space="cosine", dim=manifest.dimension)
                 hnsw.load_index(str(directory / _INDEX), max_elements=int(params["size"]))
                 hnsw.set_ef(max(int(params["ef_search"]), int(params["k"])))
                 index = NeighbourIndex(hnsw=hnsw)
@@ -299,11 +231,3 @@ class KnnClassifier(Classifier):
             )
         except (OSError, KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"{directory}: inconsistent knn classifier ({exc!r})") from exc
-
-
-def _hnswlib() -> Any:
-    try:
-        import hnswlib
-    except ImportError as exc:
-        raise MissingDependency("ml", "the knn classifier's HNSW index", exc) from exc
-    return hnswlib
