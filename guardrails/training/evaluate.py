@@ -4,7 +4,9 @@ Single-label: the prediction is the most probable label; per-label precision / r
 their macro averages, accuracy, one-vs-rest ROC-AUC per label (and its macro mean) and an
 ``L x L`` confusion matrix (rows: true label, columns: predicted). Multi-label: a label is
 predicted when its probability reaches ``threshold``; accuracy is exact-match (every label
-right), and each label gets a ``2 x 2`` confusion matrix ``[[tn, fp], [fn, tp]]``.
+right), and each label gets a ``2 x 2`` confusion matrix ``[[tn, fp], [fn, tp]]``. ROC-AUC,
+the precision-recall curve and average precision come from
+:mod:`guardrails.training.ranking_metrics` (re-exported here).
 
 Plots (:func:`write_report`) use matplotlib's Agg canvas directly, changing no global backend.
 """
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from guardrails.errors import DatasetError, MissingDependency
+from guardrails.training.ranking_metrics import average_precision, precision_recall_curve, roc_auc
 
 if TYPE_CHECKING:
     from guardrails.classifiers.base import Classifier
@@ -101,50 +104,6 @@ class Evaluation:
 
 def _asdict(m: LabelMetrics) -> dict[str, Any]:
     return {name: getattr(m, name) for name in LabelMetrics.__slots__}
-
-
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), dtype=np.float64)
-    sorted_values = values[order]
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
-    return ranks
-
-
-def roc_auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
-    """Area under the ROC curve (Mann-Whitney, ties counted half); None without both classes."""
-    y = np.asarray(y_true).astype(bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
-        return None
-    ranks = _average_ranks(np.asarray(score, dtype=np.float64))
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
-def precision_recall_curve(
-    y_true: np.ndarray, score: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(precision, recall, thresholds)`` at every distinct score, highest threshold first."""
-    y = np.asarray(y_true).astype(bool)
-    order = np.argsort(-np.asarray(score, dtype=np.float64), kind="mergesort")
-    s, y = np.asarray(score, dtype=np.float64)[order], y[order]
-    last = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]
-    tp = np.cumsum(y)[last]
-    predicted = last + 1
-    precision = tp / predicted
-    recall = tp / max(int(y.sum()), 1)
-    return precision, recall, s[last]
-
-
-def average_precision(y_true: np.ndarray, score: np.ndarray) -> float | None:
-    """Area under the precision-recall curve (step-wise, as scikit-learn computes it)."""
-    if not np.asarray(y_true).astype(bool).any():
-        return None
-    precision, recall, _ = precision_recall_curve(y_true, score)
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
 
 
 def compute_metrics(
