@@ -20,6 +20,7 @@ import numpy as np
 
 from guardrails.engine import Engine
 from guardrails.errors import DatasetError, PolicyError
+from guardrails.training.ranking_metrics import precision_recall_curve
 
 __all__ = ["LabelThreshold", "Target", "calibrate_step", "choose_threshold", "write_thresholds"]
 
@@ -56,20 +57,8 @@ class LabelThreshold:
     curve: tuple[np.ndarray, np.ndarray, np.ndarray]  # precision, recall, thresholds
 
 
-def _curve(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Precision and recall at each distinct score used as the threshold (score >= t)."""
-    order = np.argsort(-scores, kind="stable")
-    s, t = scores[order], y[order]
-    distinct = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
-    tp = np.cumsum(t)[distinct]
-    predicted = distinct + 1
-    precision = tp / predicted
-    recall = tp / max(t.sum(), 1)
-    return precision, recall, s[distinct]
-
-
 def choose_threshold(y: np.ndarray, scores: np.ndarray, target: Target) -> tuple[int | None, Any]:
-    precision, recall, thresholds = _curve(y, scores)
+    precision, recall, thresholds = precision_recall_curve(y, scores)
     f1 = np.where(
         precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0
     )
