@@ -2,12 +2,10 @@
 
 The `setfit` library feeds its encoder one sentence pair at a time: each of its pairs costs two
 forward passes, so 8,320 pairs cost 16,640 passes. Here a batch of ``B`` examples is encoded
-once and the SetFit loss (squared error between a pair's cosine similarity and 1 for a positive
-pair, 0 for a negative one) is taken over all ``B * (B - 1) / 2`` pairs inside the batch. Positive
-and negative pairs weigh half each, as SetFit's oversampling balances them. A pair is positive
-when its two examples share a label (multi-label: at least one), as in SetFit; batches are
-stratified, so every batch holds both kinds. Rows are encoded in length-sorted chunks, so the
-forward passes spend little on padding.
+once and a pair loss (:mod:`guardrails.training.losses`: the supervised contrastive loss, or
+SetFit's own cosine-similarity loss) is taken over all ``B * (B - 1) / 2`` pairs inside the
+batch. Batches are stratified, so every batch holds positive and negative pairs. Rows are
+encoded in length-sorted chunks, so the forward passes spend little on padding.
 """
 
 from __future__ import annotations
@@ -19,12 +17,21 @@ from typing import Any
 import numpy as np
 import torch
 
+from guardrails.training.losses import (
+    PAIR_LOSSES,
+    SUPCON_TEMPERATURE,
+    classification_loss,
+    in_batch_cosine_loss,
+    in_batch_supcon_loss,
+)
+
 __all__ = [
     "balanced_batches",
     "classification_loss",
     "encode_batch",
     "fine_tune_with_head",
     "in_batch_cosine_loss",
+    "in_batch_supcon_loss",
     "length_chunks",
     "pairs_per_batch",
     "setfit_pair_count",
@@ -75,26 +82,6 @@ def balanced_batches(
     if len(batches) > 1 and len(batches[-1]) < max(4, batch_size // 4):
         batches[-2] = np.concatenate([batches[-2], batches.pop()])
     return [rng.permutation(batch) for batch in batches]
-
-
-def in_batch_cosine_loss(embeddings: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """SetFit's cosine-similarity loss over every distinct pair in a batch.
-
-    ``embeddings`` is ``(B, d)``; ``targets`` is ``(B, L)`` with 1 where an example has a label.
-    Returns the mean squared error of positive pairs against 1 and of negative pairs against 0,
-    each kind weighted one half (or the one kind present, alone).
-    """
-    unit = torch.nn.functional.normalize(embeddings, dim=-1)
-    similarity = unit @ unit.T
-    positive = (targets @ targets.T) > 0
-    upper = torch.ones_like(positive).triu(diagonal=1)
-    losses = []
-    for mask, goal in ((positive & upper, 1.0), (~positive & upper, 0.0)):
-        if bool(mask.any()):
-            losses.append(((similarity[mask] - goal) ** 2).mean())
-    if not losses:
-        return similarity.sum() * 0.0
-    return torch.stack(losses).mean()
 
 
 def length_chunks(lengths: np.ndarray, max_rows: int, overhead: int = 16) -> list[np.ndarray]:
@@ -212,13 +199,17 @@ def train_body(
     chunk_size: int = 16,
     progress: bool = False,
     train_layers: int | None = None,
+    loss: str = "supcon",
+    temperature: float = SUPCON_TEMPERATURE,
 ) -> list[float]:
-    """Fine-tune ``model`` in place for ``steps`` steps of :func:`in_batch_cosine_loss` on
-    stratified batches (AdamW, warm-up then linear decay); returns the loss of every step."""
+    """Fine-tune ``model`` in place for ``steps`` steps of the pair loss named ``loss`` (see
+    :mod:`guardrails.training.losses`) on stratified batches (AdamW, warm-up then linear
+    decay); returns the loss of every step."""
     from tqdm.auto import tqdm
 
     if steps == 0:
         return []
+    pair_loss = PAIR_LOSSES[loss]
     ids, mask = tokens["input_ids"], tokens["attention_mask"]
     goals = torch.from_numpy(np.asarray(targets, dtype=np.float32))
     params = trainable_parameters(model, train_layers)
@@ -231,30 +222,17 @@ def train_body(
         while len(losses) < steps:
             for rows in balanced_batches(strata, batch_size, rng)[: steps - len(losses)]:
                 vectors = encode_batch(model, ids, mask, rows, chunk_size)
-                loss = in_batch_cosine_loss(vectors, goals[torch.from_numpy(rows)])
+                value = pair_loss(vectors, goals[torch.from_numpy(rows)], temperature)
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                value.backward()
                 optimizer.step()
                 schedule.step()
-                losses.append(loss.item())
+                losses.append(value.item())
                 bar.update(1)
     for param in model.parameters():
         param.requires_grad_(True)
     model.eval()
     return losses
-
-
-def classification_loss(
-    logits: torch.Tensor, goals: torch.Tensor, weights: torch.Tensor, multi_label: bool
-) -> torch.Tensor:
-    """Weighted cross-entropy: softmax over labels, or one sigmoid per label, summed over labels
-    (``weights`` per example, or per cell for multi-label ``goals``)."""
-    functional = torch.nn.functional
-    if multi_label:
-        cells = functional.binary_cross_entropy_with_logits(logits, goals, reduction="none")
-        return (cells * weights).mean(dim=0).sum()
-    per_example = functional.cross_entropy(logits, goals.argmax(dim=1), reduction="none")
-    return (per_example * weights).mean()
 
 
 def fine_tune_with_head(

@@ -2,13 +2,15 @@
 
 Three stages, deterministic for a given ``seed`` and thread count:
 
-1. **Contrastive body** (:mod:`guardrails.training.contrastive`): SetFit's cosine-similarity
-   loss over every pair inside stratified batches, so one forward pass per example serves
-   ``batch_size - 1`` pairs. The steps cover ``num_pairs`` pairs (default: as many as the
+1. **Contrastive body** (:mod:`guardrails.training.contrastive`): a pair loss over every pair
+   inside stratified batches, so one forward pass per example serves ``batch_size - 1`` pairs:
+   the supervised contrastive loss by default, SetFit's own cosine-similarity loss with
+   ``loss="cosine"``. The steps cover ``num_pairs`` pairs (default: as many as the
    `setfit` library would draw for the same examples), at least ``min_steps``.
-2. **Linear probe**: a logistic-regression head on the fine-tuned, frozen embeddings
-   (softmax, or one-vs-rest sigmoids for multi-label data), fitted by L-BFGS with an L2
-   penalty (``head_c`` is scikit-learn's ``C``) and balanced class weights by default.
+2. **Linear probe** (:mod:`guardrails.training.setfit_head`): a logistic-regression head on
+   the fine-tuned, frozen embeddings (softmax, or one-vs-rest sigmoids for multi-label data),
+   fitted by L-BFGS with an L2 penalty (``head_c`` is scikit-learn's ``C``) and balanced class
+   weights by default.
 3. **LP-FT** (``lp_ft=True``): body and probed head fine-tuned together on the classification
    loss with a small body learning rate, so the features are barely distorted.
 
@@ -27,10 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from guardrails.calibration import balanced_weights, binary_weights, sigmoid, softmax
 from guardrails.embedders import THREADS_ENV
 from guardrails.embedders.base import Embedder, EmbedderConfig, Modality
 from guardrails.errors import InputError
+from guardrails.training.losses import PAIR_LOSSES, SUPCON_TEMPERATURE
+from guardrails.training.setfit_head import fit_head, head_weights, train_metrics
 from guardrails.training.trainers import _info as training_info
 from guardrails.training.trainers import resolve_embedder
 
@@ -78,6 +81,8 @@ class SetFitTrainer:
         min_steps: int = 12,
         max_steps: int = 64,
         lr: float = 1e-4,
+        loss: str = "supcon",
+        temperature: float = SUPCON_TEMPERATURE,
         warmup: float = 0.1,
         weight_decay: float = 0.01,
         head_c: float = 1.0,
@@ -90,6 +95,8 @@ class SetFitTrainer:
         body_dtype: str = "float32",
         num_threads: int | None = None,
     ) -> None:
+        if loss not in PAIR_LOSSES:
+            raise ValueError(f"loss must be one of {sorted(PAIR_LOSSES)}, not {loss!r}")
         if class_weight not in ("balanced", "none"):
             raise ValueError(f"class_weight must be 'balanced' or 'none', not {class_weight!r}")
         if batch_size < 2 or chunk_size < 1 or not 0 <= min_steps <= max_steps:
@@ -100,12 +107,15 @@ class SetFitTrainer:
             raise ValueError(f"train_layers must be 'auto', None (all) or >= 1: {train_layers!r}")
         if body_dtype not in ("float32", "float16"):
             raise ValueError(f"body_dtype must be 'float32' or 'float16', not {body_dtype!r}")
-        if min(lr, head_c, epochs, lp_ft_lr) <= 0 or not 0 <= warmup < 1:
-            raise ValueError("lr, head_c, epochs and lp_ft_lr must be > 0, warmup in [0, 1)")
+        if min(lr, head_c, epochs, lp_ft_lr, temperature) <= 0 or not 0 <= warmup < 1:
+            raise ValueError(
+                "lr, head_c, epochs, lp_ft_lr and temperature must be > 0, warmup in [0, 1)"
+            )
         self.embedder, self.seed, self.progress = embedder, seed, progress
         self.num_pairs, self.num_iterations, self.epochs = num_pairs, num_iterations, epochs
         self.batch_size, self.min_steps, self.max_steps = batch_size, min_steps, max_steps
         self.lr, self.warmup, self.weight_decay = lr, warmup, weight_decay
+        self.loss, self.temperature = loss, temperature
         self.head_c, self.balanced = head_c, class_weight == "balanced"
         self.lp_ft, self.lp_ft_epochs, self.lp_ft_lr = lp_ft, lp_ft_epochs, lp_ft_lr
         self.chunk_size, self.train_layers, self.body_dtype = chunk_size, train_layers, body_dtype
@@ -133,6 +143,8 @@ class SetFitTrainer:
         return {
             "batch_size": self.batch_size,
             "lr": self.lr,
+            "loss": self.loss,
+            "temperature": self.temperature,
             "head_c": self.head_c,
             "class_weight": "balanced" if self.balanced else "none",
             "epochs": self.epochs,
@@ -175,7 +187,8 @@ class SetFitTrainer:
             tokens = base.tokenize(texts)
             losses = train_body(
                 model, tokens, targets, strata, rng, steps=steps, lr=self.lr,
-                warmup=self.warmup, progress=self.progress, **shared,
+                warmup=self.warmup, progress=self.progress, loss=self.loss,
+                temperature=self.temperature, **shared,
             )  # fmt: skip
             tuned = tuned_parameters(model, layers)
             self._round(torch, tuned)
@@ -185,7 +198,7 @@ class SetFitTrainer:
                 vectors, targets, dataset.multi_label, self.head_c, self.balanced
             )
             if self.lp_ft:
-                weights = _weights(targets, dataset.multi_label, self.balanced)
+                weights = head_weights(targets, dataset.multi_label, self.balanced)
                 weight, bias = fine_tune_with_head(
                     model, tokens, targets, weights, strata, (weight, bias), rng,
                     multi_label=dataset.multi_label, epochs=self.lp_ft_epochs, lr=self.lp_ft_lr,
@@ -203,7 +216,7 @@ class SetFitTrainer:
             "contrastive_loss_start": round(float(np.mean(losses[:span] or [0.0])), 4),
             "contrastive_loss_end": round(float(np.mean(losses[-span:] or [0.0])), 4),
             "seconds": round(seconds, 3),
-        } | _train_metrics(dataset, targets, vectors @ weight.T + bias)
+        } | train_metrics(dataset, targets, vectors @ weight.T + bias)
         info = training_info(dataset, seconds=seconds, seed=self.seed, command=command)
         return SetFitClassifier(
             dataset.labels,
@@ -222,60 +235,6 @@ class SetFitTrainer:
             with torch.no_grad():
                 for param in params:
                     param.copy_(param.to(torch.float16).to(param.dtype))
-
-
-def fit_head(
-    vectors: np.ndarray, targets: np.ndarray, multi_label: bool, c: float, balanced: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic regression on frozen vectors: ``(labels, d)`` weight and ``(labels,)`` bias.
-
-    Minimises the (class-weighted) cross-entropy plus ``|W|^2 / (2 c n)``, scikit-learn's
-    objective with ``C = c`` divided by ``c n``; softmax over labels, or one-vs-rest sigmoids
-    when ``multi_label``. L-BFGS in float64 from zero: deterministic.
-    """
-    import torch
-
-    from guardrails.training.contrastive import classification_loss
-
-    x = torch.from_numpy(np.asarray(vectors, dtype=np.float64))
-    goals = torch.from_numpy(np.asarray(targets, dtype=np.float64))
-    weights = torch.from_numpy(_weights(targets, multi_label, balanced))
-    weight = torch.zeros(targets.shape[1], x.shape[1], dtype=torch.float64, requires_grad=True)
-    bias = torch.zeros(targets.shape[1], dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS(
-        [weight, bias], max_iter=500, tolerance_grad=1e-9, line_search_fn="strong_wolfe"
-    )
-    penalty = 1.0 / (2.0 * c * len(x))
-
-    def closure() -> Any:
-        optimizer.zero_grad()
-        loss = classification_loss(x @ weight.T + bias, goals, weights, multi_label)
-        loss = loss + penalty * (weight**2).sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return weight.detach().float().numpy(), bias.detach().float().numpy()
-
-
-def _weights(targets: np.ndarray, multi_label: bool, balanced: bool) -> np.ndarray:
-    """Loss weights per example (single-label) or per cell (multi-label), mean 1."""
-    if not balanced:
-        return np.ones(targets.shape if multi_label else len(targets))
-    if multi_label:
-        return np.stack([binary_weights(column) for column in targets.T.astype(bool)], axis=1)
-    return balanced_weights(targets.argmax(axis=1), targets.shape[1])
-
-
-def _train_metrics(dataset: Dataset, targets: np.ndarray, logits: np.ndarray) -> dict[str, float]:
-    from guardrails.training.evaluate import compute_metrics
-
-    proba = sigmoid(logits) if dataset.multi_label else softmax(logits)
-    result = compute_metrics(dataset.labels, targets, proba, multi_label=dataset.multi_label)
-    return {
-        "train_accuracy": round(result.accuracy, 4),
-        "train_macro_f1": round(result.macro_f1, 4),
-    }
 
 
 def _check(dataset: Dataset) -> None:

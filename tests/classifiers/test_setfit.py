@@ -71,6 +71,43 @@ def test_in_batch_loss_is_zero_for_ideal_embeddings_and_positive_otherwise():
     assert float(contrastive.in_batch_cosine_loss(torch.ones(4, 2), targets)) > 0.4
 
 
+def test_supcon_loss_is_lowest_when_each_label_forms_its_own_cluster():
+    targets = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    ideal = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.0, 1.0], [0.0, 3.0]])
+    swapped = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 3.0]])
+    clustered = float(contrastive.in_batch_supcon_loss(ideal, targets, 0.05))
+    assert clustered == pytest.approx(0.0, abs=1e-6)  # all the mass on the one positive
+    assert float(contrastive.in_batch_supcon_loss(swapped, targets, 0.05)) > 10.0
+    # a cooler temperature punishes the same mistake harder
+    mixed = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]])
+    warm = float(contrastive.in_batch_supcon_loss(mixed, targets, 1.0))
+    assert float(contrastive.in_batch_supcon_loss(mixed, targets, 0.1)) > warm > 0.0
+
+
+def test_supcon_loss_of_a_batch_without_positives_is_zero_with_a_gradient():
+    vectors = torch.randn(3, 4, requires_grad=True)
+    loss = contrastive.in_batch_supcon_loss(vectors, torch.eye(3), 0.05)
+    loss.backward()
+    assert float(loss.detach()) == 0.0 and vectors.grad is not None
+    assert torch.isfinite(vectors.grad).all()
+
+
+def test_supcon_loss_counts_shared_labels_as_positive_for_multi_label_rows():
+    targets = torch.tensor([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])  # row 0 shares with both
+    together = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    apart = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    assert float(contrastive.in_batch_supcon_loss(together, targets, 0.1)) < float(
+        contrastive.in_batch_supcon_loss(apart, targets, 0.1)
+    )
+
+
+def test_unknown_loss_or_bad_temperature_is_refused():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        SetFitTrainer(loss="triplet")
+    with pytest.raises(ValueError, match="temperature"):
+        SetFitTrainer(temperature=0.0)
+
+
 def test_steps_cover_the_requested_pairs_within_bounds():
     targets = np.repeat(np.eye(2), 64, axis=0)
     steps, pairs = SetFitTrainer(batch_size=32, epochs=1, min_steps=0).steps_for(targets)
@@ -230,6 +267,14 @@ def test_lp_ft_fine_tunes_body_and_head_together(spam_classifier, spam_dataset, 
     assert classifier.params["lp_ft"] is True
     assert [p.label for p in classifier.predict(QUERIES)] == EXPECTED
     assert not np.array_equal(classifier.weight, probe.weight)
+
+
+def test_setfits_own_cosine_loss_trains_a_body_too(spam_classifier, spam_dataset, minilm):
+    classifier = SetFitTrainer(embedder=minilm, seed=0, loss="cosine", **TINY).train(spam_dataset)
+    assert spam_classifier.params["loss"] == "supcon"
+    assert classifier.params["loss"] == "cosine"
+    assert [p.label for p in classifier.predict(QUERIES)] == EXPECTED
+    assert not np.array_equal(classifier.weight, spam_classifier.weight)
 
 
 @pytest.mark.ml
