@@ -32,8 +32,13 @@ from guardrails.classifiers.knn import (
 )
 from guardrails.embedders.base import Modality
 from guardrails.errors import InputError
-from guardrails.training.trainers import EmbedderLike, embed_dataset, resolve_embedder
-from guardrails.training.trainers import _info as training_info
+from guardrails.training.trainers import (
+    EmbedderLike,
+    check_trainable,
+    embed_dataset,
+    resolve_embedder,
+    training_info,
+)
 
 if TYPE_CHECKING:
     from guardrails.classifiers.base import Classifier
@@ -70,13 +75,7 @@ class _EmbeddingTrainer:
     def train(self, dataset: Dataset, *, command: str | None = None) -> Classifier:
         if dataset.modality is Modality.AUDIO:
             raise InputError(f"{dataset.source}: no audio embedder ships with guardrails")
-        if len(dataset) < 2 or (not dataset.multi_label and len(dataset.labels) < 2):
-            raise InputError(
-                f"{dataset.source}: need at least 2 examples (and 2 labels unless multi-label)"
-            )
-        empty = sorted(set(dataset.labels) - {x for e in dataset.examples for x in e.labels})
-        if empty:
-            raise InputError(f"{dataset.source}: no training example for label(s) {empty}")
+        check_trainable(dataset)
         start = time.perf_counter()
         embedder = resolve_embedder(self.embedder, dataset.modality)
         vectors = embed_dataset(embedder, dataset, progress=self.progress)

@@ -34,8 +34,7 @@ from guardrails.embedders.base import Embedder, EmbedderConfig, Modality
 from guardrails.errors import InputError
 from guardrails.training.losses import PAIR_LOSSES, SUPCON_TEMPERATURE
 from guardrails.training.setfit_head import fit_head, head_weights, train_metrics
-from guardrails.training.trainers import _info as training_info
-from guardrails.training.trainers import resolve_embedder
+from guardrails.training.trainers import check_trainable, resolve_embedder, training_info
 
 if TYPE_CHECKING:
     from guardrails.classifiers.setfit import SetFitClassifier
@@ -243,13 +242,7 @@ def _check(dataset: Dataset) -> None:
             f"{dataset.source}: setfit fine-tunes text encoders; this dataset holds "
             f"{dataset.modality.value} inputs (use the centroid or knn family)"
         )
-    if len(dataset) < 2 or (not dataset.multi_label and len(dataset.labels) < 2):
-        raise InputError(
-            f"{dataset.source}: need at least 2 examples (and 2 labels unless multi-label)"
-        )
-    empty = sorted(set(dataset.labels) - {x for e in dataset.examples for x in e.labels})
-    if empty:
-        raise InputError(f"{dataset.source}: no training example for label(s) {empty}")
+    check_trainable(dataset)
 
 
 def _default_threads() -> int:

@@ -48,10 +48,12 @@ if TYPE_CHECKING:
 __all__ = [
     "TRAINERS",
     "Trainer",
+    "check_trainable",
     "embed_dataset",
     "in_batches",
     "resolve_embedder",
     "train",
+    "training_info",
 ]
 
 
@@ -82,6 +84,18 @@ def resolve_embedder(embedder: EmbedderLike, modality: Modality) -> Embedder:
             f"({embedder.config.to_dict()}) embeds {embedder.modality.value}"
         )
     return embedder
+
+
+def check_trainable(dataset: Dataset) -> None:
+    """An :class:`InputError` naming the file unless every label has an example and there are
+    at least two examples (and two labels, unless the data is multi-label)."""
+    if len(dataset) < 2 or (not dataset.multi_label and len(dataset.labels) < 2):
+        raise InputError(
+            f"{dataset.source}: need at least 2 examples (and 2 labels unless multi-label)"
+        )
+    empty = sorted(set(dataset.labels) - {x for e in dataset.examples for x in e.labels})
+    if empty:
+        raise InputError(f"{dataset.source}: no training example for label(s) {empty}")
 
 
 def in_batches(
@@ -117,7 +131,11 @@ def embed_dataset(embedder: Embedder, dataset: Dataset, *, progress: bool = True
     )
 
 
-def _info(dataset: Dataset, *, seconds: float, seed: int, command: str | None) -> TrainingInfo:
+def training_info(
+    dataset: Dataset, *, seconds: float, seed: int, command: str | None
+) -> TrainingInfo:
+    """What a classifier records of its training: the data set's source, hash, size and label
+    counts, what was held out, the seconds, the seed and the command."""
     counts = Counter(label for example in dataset.examples for label in example.labels)
     return TrainingInfo(
         source=dataset.source,
