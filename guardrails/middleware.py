@@ -14,9 +14,12 @@ and text answers are checked too, streams (SSE, chunked text) over a sliding win
 with a final error event on a block. Websocket and lifespan scopes pass through untouched.
 
 The middleware keeps no per-request state: each request gets its own
-:class:`~guardrails.asgi.exchange.Exchange`. ``policy`` may be a path (hot-reloadable through a
-:class:`~guardrails.reload.LiveEngine`), an :class:`~guardrails.Engine` or a ``LiveEngine``;
-the current engine is read per request.
+:class:`~guardrails.asgi.exchange.Exchange`. ``policy`` may be a path, an
+:class:`~guardrails.Engine` or a :class:`~guardrails.reload.LiveEngine`; the current engine is
+read per request. A path is hot-reloaded: the policy file and the files it names are looked at
+at most once a second, on a request, and an edit loads in a background thread while the old
+policy answers; an edit that does not load is logged and the old policy stays in force. (For
+another interval, or none, pass ``LiveEngine(path, reload_interval=...)``.)
 """
 
 from __future__ import annotations

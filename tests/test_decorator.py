@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from guardrails import ContentBlocked, Engine, Verdict
@@ -162,3 +164,19 @@ async def test_input_block_in_stream(engine):
         yield "never"
 
     assert [p async for p in stream("forbidden")] == ["no"]
+
+
+def test_a_policy_path_edited_on_disk_takes_effect_without_a_restart(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(POLICY)
+
+    @guard(path, on_block="blocked")
+    def answer(prompt: str) -> str:
+        return "ok"
+
+    assert answer("a pear") == "ok"
+    path.write_text(POLICY.replace("forbidden", "pear"))
+    deadline = time.monotonic() + 5  # the file is looked at once a second, on a call
+    while answer("a pear") == "ok" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert answer("a pear") == "blocked" and answer("forbidden") == "ok"

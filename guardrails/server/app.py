@@ -57,7 +57,8 @@ def create_app(
     (413) must arrive within ``body_timeout`` seconds (408); ``classifiers`` is a
     :class:`~guardrails.registry.ClassifierRegistry` for /v1/classify (default: from the
     ``GUARDRAILS_CLASSIFIERS`` environment variable)."""
-    live = policy if isinstance(policy, LiveEngine) else LiveEngine(policy)
+    # watchfiles (``watch``) or SIGHUP reload it here, not a look at the files per request
+    live = policy if isinstance(policy, LiveEngine) else LiveEngine(policy, reload_interval=None)
     if metrics is True:
         from guardrails.metrics import Metrics
 

@@ -74,6 +74,32 @@ async def test_policy_as_path_and_live_engine_reload(tmp_path):
         assert (await c.post("/echo", json={"prompt": AWS_KEY})).status_code == 400
 
 
+async def test_a_policy_path_edited_on_disk_takes_effect_without_a_restart(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("version: 1\nname: a\nsteps:\n  - {id: w, kind: keywords, words: [apple]}\n")
+
+    async def status_once_reloaded(c, text: str, wanted: int, tries: int = 100) -> int:
+        for _ in range(tries):  # the middleware looks at the file at most once a second
+            status = (await c.post("/echo", json={"prompt": text})).status_code
+            if status == wanted:
+                break
+            await asyncio.sleep(0.05)
+        return status
+
+    async with client(make_app(policy=str(policy))) as c:
+        assert (await c.post("/echo", json={"prompt": "apple"})).status_code == 400
+        edited = tmp_path / "p.tmp"
+        edited.write_text(
+            "version: 1\nname: b\nsteps:\n  - {id: w, kind: keywords, words: [pear]}\n"
+        )
+        edited.replace(policy)  # an editor's save
+        assert await status_once_reloaded(c, "pear", 400) == 400
+        assert (await c.post("/echo", json={"prompt": "apple"})).status_code == 200
+
+        policy.write_text("version: 1\nname: c\nsteps:\n  - {id: w, kind: keywordz}\n")
+        assert await status_once_reloaded(c, "pear", 200, tries=30) == 400  # broken: not used
+
+
 class _Exploding:
     """A policy source whose engine fails unexpectedly."""
 
