@@ -166,8 +166,10 @@ def run(quick: bool = False) -> dict[str, Any]:
         0,
         "Centroid, KNN, logistic regression: the same frozen MiniLM embeddings; seconds = "
         "embedding the sample + fitting. SetFit: fine-tunes MiniLM (the library: its defaults, "
-        "oversampled pairs, batch 16, one epoch, logistic-regression head; ours: the same number "
-        "of pairs), each in a fresh process; seconds = model load + training.",
+        "oversampled pairs, batch 16, one epoch, logistic-regression head; ours: the library's "
+        "pair count as one epoch, covered by in-batch pairs, three epochs: at 64 per class "
+        "25,296 pairs from about 1,600 forward passes, against the library's 8,320 pairs from "
+        "16,640), each in a fresh process; seconds = model load + training.",
     )
     if quick:
         notes.append("Quick run: SetFit not run.")
