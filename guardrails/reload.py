@@ -5,9 +5,9 @@ old one stays in force: a typo in production never turns moderation off.
 Three ways to notice a change: :meth:`LiveEngine.watch` (watchfiles, for a process that owns its
 event loop, like ``guardrails serve``); SIGHUP; and, for a ``LiveEngine`` made from a path, a
 look at the files' ``stat`` at most every ``reload_interval`` seconds when :attr:`~LiveEngine.
-engine` is read. That last one needs no task, thread or loop of its own, so it works under any
-ASGI server, in sync code and after a fork: the middleware and ``@guard`` rely on it. The new
-policy then loads in a background thread while the old one keeps answering.
+engine` is read. That last one needs no watcher (task, thread or event loop), so it works under
+any ASGI server, in sync code and after a fork: the middleware and ``@guard`` rely on it. A
+changed policy loads in a background thread while the old one keeps answering.
 """
 
 from __future__ import annotations
