@@ -24,6 +24,20 @@ def test_knn_worker_measures_a_small_index():
     assert result["ef256"]["recall"] > 0.9  # ef above the size: search is near exact
 
 
+def test_knn_real_recall_on_minilm_embeddings(shared_data):
+    pytest.importorskip("hnswlib")
+    pytest.importorskip("transformers")
+    from benchmarks.bench_knn import REAL_EFS, real_recall
+    from guardrails.training.dataset import load_dataset
+
+    texts = load_dataset(shared_data / "jsonl" / "tweeteval_offensive_train.jsonl").inputs()
+    result = real_recall(list(texts[:300]), held_out=30)
+    assert (result["n"], result["queries"]) == (270, 30)
+    recalls = [result[f"ef{ef}"]["recall"] for ef in REAL_EFS]
+    assert recalls[-1] > 0.95  # ef 256 of 270 stored: near exact
+    assert all(0 < r <= 1 for r in recalls)
+
+
 def test_rule_cases_run_on_our_side(tmp_path):
     import random
 
