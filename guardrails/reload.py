@@ -64,8 +64,7 @@ class LiveEngine:
             self.path = Path(policy)
             before = _signature([self.path])  # an edit made during the load is a change
             self._engine = Engine.from_path(self.path)
-            after = _signature(self.watched_paths())
-            self._signature = after if after[0] == before[0] else ()
+            self._signature = _settled(before, self.watched_paths())
         self.on_reload = on_reload
         self.reload_interval = reload_interval
         self.generation = 0
@@ -139,8 +138,7 @@ class LiveEngine:
                     "policy %s not reloaded, the previous one stays: %s", self.path, self.last_error
                 )
                 return False
-            after = _signature(self._paths(fresh))
-            self._signature = after if after[0] == before[0] else ()  # (): look again
+            self._signature = _settled(before, self._paths(fresh))
             old, self._engine = self._engine, fresh
             self.generation += 1
             self.last_error = None
@@ -179,6 +177,15 @@ class LiveEngine:
             loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, self.reload))
         else:
             signal.signal(signal.SIGHUP, lambda signum, frame: self.reload())
+
+
+def _settled(
+    before: tuple[tuple[object, ...], ...], paths: Iterable[Path]
+) -> tuple[tuple[object, ...], ...]:
+    """The signature of ``paths`` just after a load, if the policy file is as it was when the
+    load began (``before``); else ``()``, so that the next look sees a change and loads again."""
+    after = _signature(paths)
+    return after if after[0] == before[0] else ()
 
 
 def _signature(paths: Iterable[Path]) -> tuple[tuple[object, ...], ...]:
