@@ -172,7 +172,7 @@ def run(quick: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
         from guardrails.training.dataset import load_dataset
 
         result = real_recall(list(load_dataset(REAL_DATA).inputs()), held_out=500)
-        table = print_table("KNN index on real embeddings", REAL_HEADER, _real_rows(result))
+        table = print_table(REAL_TITLE, REAL_HEADER, _real_rows(result))
         save("knn_real", {"result": result, "table": table})
         return {"result": result, "table": table}
     if args.sizes:  # a separate run (the 1M build): saved on its own, shown by the main run
@@ -215,11 +215,7 @@ def run(quick: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
     real = _saved("knn_real")
     if real is not None and not quick:
         result = real["result"]
-        table += "\n" + print_table(
-            f"KNN index on real embeddings: MiniLM, tweeteval offensive train, k={K}",
-            REAL_HEADER,
-            _real_rows(result),
-        )
+        table += "\n" + print_table(REAL_TITLE, REAL_HEADER, _real_rows(result))
         notes.append(
             f"Real embeddings: from `python -m benchmarks.bench_knn --real`, run on "
             f"{real.get('machine', {}).get('date', 'undated')}: {result['n']:,} stored, "
@@ -231,6 +227,7 @@ def run(quick: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
     return finish("knn", table, notes, quick=quick, started=started, results=results)
 
 
+REAL_TITLE = f"KNN index on real embeddings: MiniLM, tweeteval offensive train, k={K}"
 REAL_HEADER = ["ef_search", "query ms", "recall@10"]
 
 
