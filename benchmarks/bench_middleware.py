@@ -41,9 +41,8 @@ _POLICY_ENV = "GUARDRAILS_BENCH_POLICY"
 # -- the server side: run by uvicorn in its own process -------------------------------------
 
 
-def server_app() -> Any:
-    """The benchmarked app (``uvicorn --factory``): a JSON echo, guarded when the environment
-    names a policy."""
+def echo_app() -> Any:
+    """The bare app: a Starlette JSON echo on ``POST /chat``."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -52,7 +51,13 @@ def server_app() -> Any:
     async def chat(request: Request) -> JSONResponse:
         return JSONResponse(await request.json())
 
-    app = Starlette(routes=[Route("/chat", chat, methods=["POST"])])
+    return Starlette(routes=[Route("/chat", chat, methods=["POST"])])
+
+
+def server_app() -> Any:
+    """The benchmarked app (``uvicorn --factory``): the echo, guarded when the environment
+    names a policy."""
+    app = echo_app()
     policy = os.environ.get(_POLICY_ENV)
     if policy:
         from guardrails import GuardrailsMiddleware

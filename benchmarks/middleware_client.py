@@ -40,11 +40,16 @@ def _tag(number: int) -> str:
             return "".join(letters)
 
 
+def _unique_body(texts: list[str], number: int, shape: str) -> bytes:
+    """Request ``number``'s JSON body: the texts in turn, each made unique by a tag word."""
+    return _body(f"{texts[number % len(texts)].rstrip('.?! ')[:120]}, ref {_tag(number)}?", shape)
+
+
 def _requests(texts: list[str], count: int, start: int, shape: str) -> list[bytes]:
-    """``count`` distinct requests: the texts in turn, each made unique by a tag word."""
+    """``count`` distinct requests (raw HTTP/1.1), from :func:`_unique_body`."""
     out = []
     for i in range(start, start + count):
-        body = _body(f"{texts[i % len(texts)].rstrip('.?! ')[:120]}, ref {_tag(i)}?", shape)
+        body = _unique_body(texts, i, shape)
         head = "POST /chat HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
         out.append(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
     return out

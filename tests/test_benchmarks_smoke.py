@@ -54,3 +54,45 @@ def test_rule_cases_run_on_our_side(tmp_path):
         case["texts"] = _texts(_plants(words[:100])[case["plant"]], prose, rng, 100)
     ours = _ours(cases, tmp_path, min_seconds=0.001)
     assert all(r["short_found"] and r["long_found"] for r in ours.values()), ours
+
+
+def test_middleware_cost_runs_every_app_on_both_shapes(shared_data):
+    from benchmarks.middleware_client import SHAPES
+    from benchmarks.middleware_cost import run
+
+    result = run(quick=True)  # its sanity check raises if a guarded app lets a secret through
+    for shape in SHAPES:
+        costs = result["results"][shape]
+        assert len(costs) == 5
+        assert next(iter(costs.values()))["added_us"] == 0  # the bare app, against itself
+        assert all(entry["us"] > 0 for entry in costs.values())
+    assert "GuardrailsMiddleware, policies/default.yaml" in result["table"]
+
+
+async def test_middleware_cost_floor_app_replays_the_body_to_the_app():
+    from benchmarks.middleware_client import _body
+    from benchmarks.middleware_cost import _ReadReplay
+
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(await receive())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    body = _body("hello", "chat")
+    chunks = [body[:10], body[10:]]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i == 0} for i, c in enumerate(chunks)
+    ]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    await _ReadReplay(app, parse=True)({"type": "http"}, receive, send)
+    assert seen == [{"type": "http.request", "body": body, "more_body": False}]
+    assert sent[0]["status"] == 204
