@@ -20,6 +20,12 @@ POLICY = Path(__file__).resolve().parents[1] / "policies" / "chat.yaml"
 REFUSAL = "Sorry, I can't help with that."
 
 
+def _with_content(response: Any, text: str) -> Any:
+    """The response with its answer replaced by the redacted text (for ``redact_output``)."""
+    response.choices[0].message.content = text
+    return response
+
+
 class GuardedChat:
     def __init__(self, client: Any, model: str = "gpt-4o-mini", policy: Any = POLICY) -> None:
         self.client = client
@@ -27,7 +33,7 @@ class GuardedChat:
         live = LiveEngine(policy)  # shared by both calls; hot-reloadable
 
         @guard(live, input="messages", output=lambda r: r.choices[0].message.content,
-               on_block=lambda decision: None)  # fmt: skip
+               redact_output=_with_content, on_block=lambda decision: None)  # fmt: skip
         async def complete(messages: list[dict[str, Any]]) -> Any:
             return await self.client.chat.completions.create(model=self.model, messages=messages)
 

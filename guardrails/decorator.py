@@ -9,7 +9,11 @@ guarded generator yields the checked text, released window by window)::
 
 On block it raises :class:`~guardrails.errors.ContentBlocked` (carrying the Decision), or, with
 ``on_block=value``, returns that value instead (a callable is called with the Decision). Redacted
-input reaches the function redacted; redacted output is returned redacted.
+input reaches the function redacted; redacted output is returned redacted: a string as such, a
+message or a list of them as a copy with each text redacted, and any other object through
+``redact_output(result, redacted_text)``. An answer that must be redacted but cannot be written
+back (an object and no ``redact_output``) is withheld as a block would be, never returned as it
+was.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, TypeVar
@@ -28,6 +33,8 @@ from guardrails.reload import LiveEngine
 from guardrails.streaming import StreamBlocked, StreamChecker
 
 __all__ = ["guard"]
+
+logger = logging.getLogger("guardrails")
 
 F = TypeVar("F", bound=Callable[..., Any])
 _INPUT_NAMES = ("messages", "prompt", "input", "text", "query", "question", "content")
@@ -74,12 +81,14 @@ class _Guard:
         policy: str | os.PathLike[str] | Engine | LiveEngine,
         input: str | Callable[[Mapping[str, Any]], Any] | None,
         output: bool | Callable[[Any], Any],
+        redact_output: Callable[[Any, str], Any] | None,
         on_block: Any,
         window: int,
     ) -> None:
         self.live = policy if isinstance(policy, LiveEngine) else LiveEngine(policy)
         self.input = input
         self.output = output
+        self.redact_output = redact_output
         self.on_block = on_block
         self.window = window
 
@@ -124,12 +133,41 @@ class _Guard:
             return self.output(result)
         return "\n".join(_texts(result)) if _texts(result) else None
 
+    async def redacted_output(self, result: Any, decision: Decision, prompt: str) -> Any:
+        """``result`` with its text redacted as ``decision`` says; withheld if that cannot be
+        written back into it."""
+        redacted = decision.redacted_text or ""  # set: the caller checked
+        if isinstance(result, str):
+            return redacted
+        if self.redact_output is not None:
+            return self.redact_output(result, redacted)
+        if not callable(self.output):  # texts found in messages or lists: replace each
+            texts = _texts(result)
+            if len(texts) == 1:
+                return _replace_texts(result, {texts[0]: redacted})
+            engine = self.live.engine  # the joined text's redaction: found again per text
+            parts = [await engine.acheck(t, direction="output", prompt=prompt) for t in texts]
+            worst = _worst(parts)
+            if worst is not None and worst.blocked:
+                return self.blocked(worst)
+            return _replace_texts(
+                result,
+                {t: d.redacted_text for t, d in zip(texts, parts, strict=True) if d.redacted_text},
+            )
+        logger.warning(
+            "@guard: the answer must be redacted but is a %s, which it cannot write the "
+            "redaction into: withheld (pass redact_output=callable(result, text) to put it back)",
+            type(result).__name__,
+        )
+        return self.blocked(decision)
+
 
 def guard(
     policy: str | os.PathLike[str] | Engine | LiveEngine,
     *,
     input: str | Callable[[Mapping[str, Any]], Any] | None = None,
     output: bool | Callable[[Any], Any] = True,
+    redact_output: Callable[[Any, str], Any] | None = None,
     on_block: Any = _RAISE,
     window: int = 256,
 ) -> Callable[[F], F]:
@@ -138,10 +176,12 @@ def guard(
     ``input``: the argument holding the prompt (default: the first of messages, prompt, input,
     text, query, question, content; else the first argument), or a callable given the bound
     arguments that returns the prompt. ``output``: False to skip the answer, or a callable that
-    extracts its text (e.g. ``lambda r: r.choices[0].message.content``). ``window``: characters
-    per check of a stream.
+    extracts its text (e.g. ``lambda r: r.choices[0].message.content``). ``redact_output``: a
+    callable given the result and its redacted text that returns the result to hand back (for
+    answers that are objects, with ``output`` a callable); without it such an answer, if it
+    must be redacted, is withheld like a block. ``window``: characters per check of a stream.
     """
-    state = _Guard(policy, input, output, on_block, window)
+    state = _Guard(policy, input, output, redact_output, on_block, window)
 
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn)
@@ -166,8 +206,8 @@ def guard(
             decision = await state.live.engine.acheck(text, direction="output", prompt=prompt)
             if decision.blocked:
                 return state.blocked(decision)
-            if decision.redacted_text is not None and isinstance(result, str):
-                return decision.redacted_text
+            if decision.redacted_text is not None:
+                return await state.redacted_output(result, decision, prompt)
             return result
 
         if inspect.isasyncgenfunction(fn):

@@ -3,7 +3,8 @@
 Steps run cheapest first (rules before ML, policy order within each tier). A block ends the run
 unless ``defaults.run_all`` is set; a step whose findings could not change the verdict (a flag
 step once the verdict is already flag) is skipped and named in ``Decision.skipped``. Redact and
-log steps always run: their output is the rewritten text and the audit trail, not the verdict.
+log steps are not skipped so (their output is the rewritten text and the audit trail, not the
+verdict); only a block ends the run before them.
 A check that raises follows the step's ``on_error``: ``fail_closed`` blocks, ``fail_open``
 allows with a finding that says what failed.
 

@@ -28,7 +28,9 @@ FORMAT_VERSION = 1
 class TrainingInfo:
     """Where a classifier came from: the data (path, sha256, size, per-label counts), the
     command line and the seed if known, the wall-clock seconds training took, and the rows
-    held out of training if any."""
+    held out of training if any. Each sha256 is of a file's rows (inputs and labels), not of
+    its bytes; ``sources`` has one ``{source, sha256, rows}`` per data file (``rows``: how many
+    of its rows training used), ``source`` and ``sha256`` are of them all together."""
 
     source: str | None = None
     sha256: str | None = None
@@ -39,14 +41,20 @@ class TrainingInfo:
     seconds: float | None = None
     held_out: Mapping[str, Any] | None = None
     """Rows of the source kept out of training for calibration (see ``Dataset.holdout``)."""
+    sources: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         seconds = None if self.seconds is None else round(self.seconds, 3)
-        return asdict(self) | {"label_counts": dict(self.label_counts), "seconds": seconds}
+        return asdict(self) | {
+            "label_counts": dict(self.label_counts),
+            "seconds": seconds,
+            "sources": [dict(part) for part in self.sources],
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingInfo:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["sources"] = tuple(known.get("sources") or ())
         return cls(**known)
 
 

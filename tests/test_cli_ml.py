@@ -229,6 +229,19 @@ def test_train_on_two_files_and_calibrate_on_what_each_held_out(files, tmp_path,
     assert training["size"] + json.loads(out)["held_out"] == len(TRAIN) + 4
     assert [s["source"] for s in training["held_out"]["sources"]] == [str(files[0]), str(ours)]
     assert f"--data {files[0]} --data {ours}" in training["command"]
+    sources = training["sources"]  # each file with its own hash and the rows training used
+    assert [s["source"] for s in sources] == [str(files[0]), str(ours)]
+    assert [s["sha256"] for s in sources] == [s["sha256"] for s in training["held_out"]["sources"]]
+    assert len({s["sha256"] for s in sources} | {training["sha256"]}) == 3
+    assert sum(s["rows"] for s in sources) == training["size"]
+
+    code, _, _ = _run(capsys, *train[:-2], *data, "--out", str(tmp_path / "whole"))
+    whole = json.loads((tmp_path / "whole" / "manifest.json").read_text())["training"]
+    assert whole["held_out"] is None  # no --holdout: every row of each file, each recorded
+    assert [(s["source"], s["sha256"]) for s in whole["sources"]] == [
+        (s["source"], s["sha256"]) for s in sources
+    ]
+    assert [s["rows"] for s in whole["sources"]] == [len(TRAIN), 4]
     (tmp_path / "policy.yaml").write_text(CALIBRATION_POLICY)
     calibrate = ["calibrate", "--policy", str(tmp_path / "policy.yaml"), "--step", "spam"]
     code, out, _ = _run(capsys, *calibrate, *data, "--held-out", "--target", "f1")

@@ -180,3 +180,66 @@ def test_a_policy_path_edited_on_disk_takes_effect_without_a_restart(tmp_path):
     while answer("a pear") == "ok" and time.monotonic() < deadline:
         time.sleep(0.05)
     assert answer("a pear") == "blocked" and answer("forbidden") == "ok"
+
+
+class _Answer:
+    """An answer object, as an LLM client returns one."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def test_object_answer_is_redacted_through_redact_output(engine):
+    def put(answer: _Answer, text: str) -> _Answer:
+        return _Answer(text)
+
+    @guard(engine, output=lambda r: r.text, redact_output=put)
+    def chat(prompt: str) -> _Answer:
+        return _Answer("write to bob@example.org")
+
+    assert chat("hi").text == "write to [EMAIL]"
+
+
+def test_object_answer_that_cannot_be_redacted_is_withheld(engine, caplog):
+    @guard(engine, output=lambda r: r.text, on_block="withheld")
+    def chat(prompt: str) -> _Answer:
+        return _Answer("write to bob@example.org")
+
+    assert chat("hi") == "withheld"
+    assert "redact_output" in caplog.text
+    assert "bob@example.org" not in caplog.text
+
+    @guard(engine, output=lambda r: r.text)
+    def raising(prompt: str) -> _Answer:
+        return _Answer("write to bob@example.org")
+
+    with pytest.raises(ContentBlocked) as info:
+        raising("hi")
+    assert info.value.decision.steps == ("pii",)
+
+
+async def test_message_answers_are_redacted_in_a_copy(engine):
+    message = {"role": "assistant", "content": "write to bob@example.org"}
+
+    @guard(engine)
+    async def one(prompt: str) -> dict:
+        return message
+
+    assert await one("hi") == {"role": "assistant", "content": "write to [EMAIL]"}
+    assert message["content"] == "write to bob@example.org"  # the function's own object
+
+    parts = [
+        {"type": "text", "text": "first mail a@example.com"},
+        {"type": "text", "text": "all good"},
+        {"type": "text", "text": "then c@example.net"},
+    ]
+
+    @guard(engine)
+    async def several(prompt: str) -> list:
+        return parts
+
+    assert [p["text"] for p in await several("hi")] == [
+        "first mail [EMAIL]",
+        "all good",
+        "then [EMAIL]",
+    ]

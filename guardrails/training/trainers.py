@@ -135,8 +135,15 @@ def training_info(
     dataset: Dataset, *, seconds: float, seed: int, command: str | None
 ) -> TrainingInfo:
     """What a classifier records of its training: the data set's source, hash, size and label
-    counts, what was held out, the seconds, the seed and the command."""
+    counts, each file's source, hash and rows, what was held out, the seconds, the seed and the
+    command."""
     counts = Counter(label for example in dataset.examples for label in example.labels)
+    rows = Counter(example.part for example in dataset.examples)
+    parts = dataset.parts or ((dataset.source, dataset.sha256),)
+    sources = tuple(
+        {"source": source, "sha256": sha256, "rows": rows[i]}
+        for i, (source, sha256) in enumerate(parts)
+    )
     return TrainingInfo(
         source=dataset.source,
         sha256=dataset.sha256,
@@ -146,6 +153,7 @@ def training_info(
         seed=seed,
         seconds=seconds,
         held_out=dataset.held_out,
+        sources=sources,
     )
 
 

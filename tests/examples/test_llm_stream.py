@@ -67,6 +67,11 @@ async def test_injection_never_reaches_the_model(example):
     assert fake.chat.completions.calls == []
 
 
+async def test_answer_with_an_email_comes_back_redacted(example):
+    bot = example.GuardedChat(client("Write to help@example.com, they answer within a day."))
+    assert await bot.ask("who do I contact?") == "Write to [EMAIL], they answer within a day."
+
+
 async def test_answer_with_a_key_is_blocked(example):
     bot = example.GuardedChat(client("Sure, the key is AKIAIOSFODNN7EXAMPLE."))
     assert await bot.ask("what's the deploy key?") == example.REFUSAL
