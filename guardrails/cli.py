@@ -2,7 +2,8 @@
 
 Exit codes: 0 allow, 1 flag, 2 block (the most severe verdict of the run); 3 usage error;
 4 policy, model or dataset error; 5 some input could not be checked (bad JSONL rows: every other
-row is still checked and printed).
+row is still checked and printed); 70 an internal error (a bug: the traceback is printed), never
+1, which a script would read as a flag.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -20,6 +22,9 @@ from guardrails.decision import Verdict
 from guardrails.errors import GuardrailsError, InputError, PolicyError
 
 __all__ = ["main"]
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE in sysexits.h
+UVICORN_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,7 +39,10 @@ def _emit(payload: dict[str, Any], out: TextIO, pretty: bool) -> None:
 
 def _jsonl_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None]]:
     """``(line, row, error)`` for every non-blank line, streamed (memory stays bounded)."""
-    handle = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="strict")  # noqa: SIM115
+    try:
+        handle = sys.stdin if path == "-" else open(path, encoding="utf-8", errors="strict")  # noqa: SIM115
+    except OSError as exc:
+        raise _Failure(f"{path}: cannot read: {exc.strerror or exc}", EXIT_INPUT) from exc
     with handle:
         line_no = 0
         while True:
@@ -52,7 +60,7 @@ def _jsonl_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | N
             try:
                 row = json.loads(raw)
             except json.JSONDecodeError as exc:
-                yield line_no, None, f"invalid JSON: {exc.msg}"
+                yield line_no, None, f"invalid JSON: {exc.msg} (column {exc.colno})"
                 continue
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 yield line_no, None, 'a row is an object with a string "text"'
@@ -94,11 +102,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     engine = _engine(args.policy)
     if args.jsonl is not None:
         return _check_jsonl(engine, args)
-    if args.file is not None:
+    if args.file is not None or args.text == "-":
+        source = "-" if args.file is None else args.file
         try:
-            text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+            text = sys.stdin.read() if source == "-" else Path(source).read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise _Failure(f"{args.file}: cannot read: {exc}", EXIT_INPUT) from exc
+            raise _Failure(f"{source}: cannot read: {exc}", EXIT_INPUT) from exc
     else:
         text = args.text
     decision = engine.check(text, direction=args.direction, prompt=args.prompt)
@@ -160,16 +169,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ) from exc
     from guardrails.server import create_app
 
-    app = create_app(
-        args.policy,
-        audit=args.audit_log,
-        shadow=args.shadow,
-        watch=args.watch,
-        sighup=True,
-        max_body=args.max_body,
-    )
+    try:
+        app = create_app(
+            args.policy,
+            audit=args.audit_log,
+            shadow=args.shadow,
+            watch=args.watch,
+            sighup=True,
+            max_body=args.max_body,
+        )
+    except OSError as exc:  # the audit log (the policy's own errors are PolicyError)
+        where = exc.filename or args.audit_log
+        raise _Failure(f"{where}: cannot open: {exc.strerror or exc}", EXIT_USAGE) from exc
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def _bounded(low: int, high: int | None) -> Any:
+    """An argparse type: an integer from ``low`` to ``high`` (no upper bound if None)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {value!r}") from None
+        if number < low or (high is not None and number > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {number}")
+        return number
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     check = commands.add_parser("check", help="moderate text with a policy; prints JSON")
-    check.add_argument("text", nargs="?", help="the text to check")
+    check.add_argument("text", nargs="?", help="the text to check ('-': stdin)")
     check.add_argument("--policy", "-p", required=True, help="policy YAML file")
     check.add_argument("--file", "-f", help="check this file's whole content ('-': stdin)")
     check.add_argument("--jsonl", help="check each {'text': ...} row of this file ('-': stdin)")
@@ -233,15 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the moderation service (uvicorn)")
     serve.add_argument("--policy", "-p", required=True)
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_bounded(0, 65535), default=8000)
     serve.add_argument("--audit-log", help="append one JSON line per decision to this file")
     serve.add_argument("--shadow", action="store_true", help="evaluate and log, never enforce")
     serve.add_argument(
         "--watch", action=argparse.BooleanOptionalAction, default=True,
         help="reload the policy when its files change (SIGHUP always reloads)",
     )  # fmt: skip
-    serve.add_argument("--max-body", type=int, default=8 << 20, help="bytes per request")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--max-body", type=_bounded(1, None), default=8 << 20, help="bytes per request"
+    )
+    serve.add_argument("--log-level", choices=UVICORN_LOG_LEVELS, default="info")
     serve.set_defaults(handler=cmd_serve)
 
     try:
@@ -271,3 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: say so, with the traceback, and never exit 1 (a flag)
+        traceback.print_exc()
+        print(
+            f"guardrails {args.command}: internal error (the traceback above is for a bug report)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

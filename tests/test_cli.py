@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -62,7 +63,8 @@ def test_jsonl_reports_bad_rows_and_goes_on(capsys, tmp_path, root):
     assert [row.get("id") for row in lines] == ["a", None, None, "b"]
     assert [row["line"] for row in lines] == [1, 2, 4, 5]
     assert lines[0]["verdict"] == "allow" and lines[3]["verdict"] == "block"
-    assert "invalid JSON" in lines[1]["error"] and f"{rows}:2:" in err and f"{rows}:4:" in err
+    assert lines[1]["error"] == "invalid JSON: Expecting value (column 1)"
+    assert f"{rows}:2:" in err and f"{rows}:4:" in err
     assert code == 5  # some rows could not be checked
 
 
@@ -110,3 +112,39 @@ def test_console_entry_point_runs(root):
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     assert json.loads(result.stdout)["redacted_text"] == "call [PHONE]"
+
+
+def test_dash_reads_the_text_from_stdin(capsys, monkeypatch, root):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("deploy with AKIAIOSFODNN7EXAMPLE\n"))
+    code, out, _ = run(capsys, "check", "-p", str(root / "policies/default.yaml"), "-")
+    assert code == 2 and json.loads(out)["findings"][0]["label"] == "aws_access_key"
+
+
+def test_jsonl_that_cannot_be_opened_exits_5_naming_it(capsys, tmp_path, root):
+    policy = str(root / "policies/default.yaml")
+    for path in (tmp_path / "nope.jsonl", tmp_path):  # missing, and a directory
+        code, out, err = run(capsys, "check", "-p", policy, "--jsonl", str(path))
+        assert code == 5 and out == ""
+        assert f"{path}: cannot read" in err and "Traceback" not in err
+
+
+def test_serve_refuses_bad_options_before_starting(capsys, tmp_path, root):
+    pytest.importorskip("uvicorn")
+    policy = str(root / "policies/default.yaml")
+    for option in (["--port", "99999"], ["--log-level", "bogus"], ["--max-body", "-5"]):
+        with pytest.raises(SystemExit) as info:
+            main(["serve", "-p", policy, *option])
+        assert info.value.code == 3, option
+        assert option[0] in capsys.readouterr().err
+    code, _, err = run(capsys, "serve", "-p", policy, "--audit-log", str(tmp_path))
+    assert code == 3 and f"{tmp_path}: cannot open" in err and "Traceback" not in err
+
+
+def test_an_internal_error_exits_70_never_1(capsys, monkeypatch, root):
+    def broken(path):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("guardrails.cli._engine", broken)
+    code, _, err = run(capsys, "check", "-p", str(root / "policies/default.yaml"), "hello")
+    assert code == 70
+    assert "RuntimeError: a bug" in err and "internal error" in err

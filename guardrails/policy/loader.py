@@ -105,6 +105,7 @@ def policy_from_string(
         raise PolicyError([f"{name}: invalid YAML: {exc}"]) from None
     problems: list[str] = []
     if root is not None:
+        _check_size(root, name)
         _index(root, (), source.lines, problems, name)
     if not isinstance(data, dict):
         problems.append(f"{name}:1: a policy is a mapping with version, name and steps")
@@ -128,6 +129,47 @@ def policy_from_string(
         raise PolicyError([_describe(err, source, data) for err in kept]) from None
     policy._source = source
     return policy
+
+
+MAX_NODES = 200_000
+"""Values a policy may hold once its aliases are expanded: a few YAML lines of nested aliases
+can stand for billions (the "billion laughs"), which every later stage would walk."""
+
+
+def _check_size(root: yaml.Node, name: str) -> None:
+    """Refuse a document whose aliases expand past :data:`MAX_NODES` values, or refer to
+    themselves; counted once per distinct node, so the check is as cheap as the document."""
+    sizes: dict[int, int] = {}
+    pending: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in pending:
+            line = node.start_mark.line + 1
+            raise PolicyError([f"{name}:{line}: an alias refers to the value that holds it"])
+        pending.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item) for item in node.value)
+        pending.discard(key)
+        sizes[key] = min(total, MAX_NODES + 1)
+        return sizes[key]
+
+    try:
+        total = size(root)
+    except RecursionError:
+        raise PolicyError([f"{name}: nested too deeply"]) from None
+    if total > MAX_NODES:
+        raise PolicyError(
+            [
+                f"{name}: its aliases expand to more than {MAX_NODES:,} values; put long lists "
+                "in files (keywords: words_file) and keep aliases for small shared values"
+            ]
+        )
 
 
 def _index(

@@ -206,3 +206,33 @@ def test_json_schema_describes_steps():
     for kind in ("keywords", "regex", "pii", "secrets", "length", "invisible", "urls"):
         assert f'"{kind}"' in text
     assert "linear-time" in text  # field descriptions make the schema self-documenting
+
+
+def test_alias_bomb_is_refused_at_once(tmp_path):
+    lines = ["version: 1", "name: laughs", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 12):  # 6**12 values once expanded, in a dozen lines
+        lines.append(f"a{level}: &a{level} [{', '.join([f'*a{level - 1}'] * 6)}]")
+    lines.append("steps: [{id: size, kind: length, max_chars: 10}]")
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(PolicyError) as info:  # before anything walks the expansion
+        load_policy(path)
+    assert str(path) in str(info.value) and "aliases expand to more than" in str(info.value)
+
+
+def test_alias_that_holds_itself_is_refused(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("version: 1\nname: loop\nsteps: &s [{id: size, kind: length}, *s]\n")
+    with pytest.raises(PolicyError, match=r"loop\.yaml:3: an alias refers to the value"):
+        load_policy(path)
+
+
+def test_small_shared_values_through_aliases_still_load(tmp_path):
+    path = tmp_path / "shared.yaml"
+    path.write_text(
+        "version: 1\nname: shared\nsteps:\n"
+        "  - {id: a, kind: keywords, words: &words [alpha, beta]}\n"
+        "  - {id: b, kind: keywords, words: *words, action: flag}\n"
+    )
+    engine = Engine.from_path(path)
+    assert engine.check("say beta").verdict.value == "block"
