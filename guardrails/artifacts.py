@@ -10,9 +10,13 @@ Layout of a saved classifier (``format_version`` 1)::
 ``manifest.json`` holds a :class:`~guardrails.manifest.Manifest` (what it records is described in
 :mod:`guardrails.manifest`) plus every other file's size and sha256. No pickle anywhere.
 
-A family's ``save`` calls :func:`save_arrays` for each array file and :func:`write_manifest`
-last; its ``load`` calls :func:`read_manifest` (which checks format, family, files and, when
-given, the embedder) then :func:`load_arrays`. Users call
+A family's ``save`` writes inside ``with saving(directory) as staging:`` (a fresh directory
+beside the target that replaces it whole when the block ends, so a failed save leaves the old
+classifier as it was and no stale file of another family remains), calling :func:`save_arrays`
+for each array file and :func:`write_manifest` last. Saving replaces only an empty directory or
+a saved classifier (:func:`check_save_target`). Its ``load`` calls :func:`read_manifest`
+(which checks format, fields, family, files and, when given, the embedder), checks its own
+params with :func:`manifest_param`, then :func:`load_arrays`. Users call
 :func:`guardrails.classifiers.load_classifier`.
 """
 
@@ -21,9 +25,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+import secrets
+import shutil
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
@@ -35,7 +42,16 @@ from guardrails.embedders.base import (
     embedder_config_from_dict,
 )
 from guardrails.errors import MissingDependency, ModelLoadError
-from guardrails.manifest import FORMAT_VERSION, Manifest, TrainingInfo
+from guardrails.manifest import (
+    BOOLEAN,
+    FORMAT_VERSION,
+    Expect,
+    Manifest,
+    TrainingInfo,
+    integer,
+    number,
+    shown,
+)
 
 __all__ = [
     "FORMAT_VERSION",
@@ -43,10 +59,13 @@ __all__ = [
     "Manifest",
     "TrainingInfo",
     "check_embedder",
+    "check_save_target",
     "describe_embedder",
     "load_arrays",
+    "manifest_param",
     "read_manifest",
     "save_arrays",
+    "saving",
     "update_manifest",
     "write_manifest",
 ]
@@ -121,47 +140,233 @@ def write_manifest(directory: str | Path, manifest: Manifest) -> Path:
     return target
 
 
+def check_save_target(directory: str | Path) -> Path:
+    """Raise ValueError naming ``directory`` unless a classifier can be saved there: it is
+    absent, an empty directory or a saved classifier holding only its own files (which saving
+    replaces), and the folder it goes in can be written. Creates nothing; returns the path a
+    save writes (a symbolic link's target, so the link keeps pointing at the new classifier).
+    """
+    target = Path(directory)
+    if target.is_symlink():
+        target = target.resolve()
+    if target.exists():
+        if not target.is_dir():
+            raise ValueError(f"{target}: exists and is not a directory")
+        problem = _not_replaceable(target)
+        if problem:
+            raise ValueError(
+                f"{target}: {problem}; refusing to replace it (move it away or save elsewhere)"
+            )
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"{target}: {parent} is not a directory")
+    probe = _sibling(parent / target.name, "probe")
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise ValueError(f"{target}: cannot write in {parent} ({exc.strerror or exc})") from exc
+    return target
+
+
+def _not_replaceable(directory: Path) -> str | None:
+    """Why ``directory`` is not empty nor a saved classifier holding only its own files."""
+    entries = sorted(
+        path.relative_to(directory).as_posix() for path in directory.rglob("*") if path.is_file()
+    )
+    if not entries and not any(directory.iterdir()):
+        return None
+    try:
+        data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
+        ours = (
+            isinstance(data, dict)
+            and integer(1).test(data.get("format_version"))
+            and isinstance(data.get("family"), str)
+            and isinstance(data.get("files"), dict)
+        )
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        ours = False
+    if not ours:
+        return "not empty and not a saved classifier"
+    listed = {MANIFEST_NAME, *data["files"]}
+    stray = [name for name in entries if name not in listed]
+    if stray:
+        shown_names = ", ".join(stray[:5]) + (
+            f" and {len(stray) - 5} more" if len(stray) > 5 else ""
+        )
+        return f"a saved classifier, but it also holds {shown_names}"
+    return None
+
+
+def _sibling(target: Path, kind: str) -> Path:
+    """A hidden, unused name beside ``target``: ``.NAME.1a2b3c4d.KIND``."""
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.{kind}")
+
+
+@contextmanager
+def saving(directory: str | Path) -> Iterator[Path]:
+    """A fresh, empty directory beside ``directory`` for a family's ``save`` to write into.
+
+    When the block ends without error it replaces ``directory`` (the old one, if any, is moved
+    aside, then deleted); when it raises, the staging directory is deleted and ``directory`` is
+    left as it was. ValueError, before anything is written, unless :func:`check_save_target`
+    allows ``directory``.
+    """
+    target = check_save_target(directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = _sibling(target, "saving")
+    staging.mkdir()
+    try:
+        yield staging
+        if target.exists():
+            old = _sibling(target, "old")
+            os.replace(target, old)
+            try:
+                os.replace(staging, target)
+            except BaseException:
+                os.replace(old, target)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+_REQUIRED = ("family", "labels", "multi_label", "embedder", "dimension", "files")
+_FIELDS: dict[str, Expect] = {
+    "family": Expect("a family name", lambda v: isinstance(v, str) and bool(v)),
+    "labels": Expect(
+        "a non-empty list of distinct strings",
+        lambda v: (
+            isinstance(v, list)
+            and bool(v)
+            and all(isinstance(x, str) for x in v)
+            and len(set(v)) == len(v)
+        ),
+    ),
+    "multi_label": BOOLEAN,
+    "embedder": Expect("an embedder config object", lambda v: isinstance(v, dict)),
+    "dimension": integer(1),
+    "params": Expect("an object", lambda v: isinstance(v, dict)),
+    "files": Expect(
+        "a non-empty object of file name -> {bytes, sha256}",
+        lambda v: isinstance(v, dict) and bool(v) and all(_is_record(r) for r in v.values()),
+    ),
+    "training": Expect("an object", lambda v: isinstance(v, dict)).or_null(),
+    "metrics": Expect("an object", lambda v: isinstance(v, dict)).or_null(),
+    "thresholds": Expect(
+        "an object of label -> {level: number}",
+        lambda v: (
+            isinstance(v, dict)
+            and all(
+                isinstance(levels, dict)
+                and all(number(strict=False).test(t) for t in levels.values())
+                for levels in v.values()
+            )
+        ),
+    ).or_null(),
+}
+
+
+def _is_record(record: Any) -> bool:
+    return (
+        isinstance(record, dict)
+        and integer(0).test(record.get("bytes"))
+        and isinstance(record.get("sha256"), str)
+    )
+
+
+def _is_listed_name(name: str) -> bool:
+    """A relative path inside the directory (no ``..``, not absolute, not the manifest)."""
+    path = PurePosixPath(name)
+    return (
+        bool(name)
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and "\\" not in name
+        and name != MANIFEST_NAME
+    )
+
+
 def _parse(directory: Path, data: Any) -> tuple[Manifest, dict[str, Any]]:
+    """The Manifest of ``data``; a ModelLoadError naming ``manifest.json`` and the first field
+    that is missing or of the wrong type or range."""
     where = directory / MANIFEST_NAME
     if not isinstance(data, dict):
         raise ModelLoadError(f"{where}: expected a JSON object")
     version = data.get("format_version")
-    if not isinstance(version, int):
-        raise ModelLoadError(f"{where}: no integer 'format_version'")
+    if not integer(1).test(version):
+        raise ModelLoadError(f"{where}: no positive integer 'format_version'")
     if version > FORMAT_VERSION:
         raise ModelLoadError(
             f"{directory}: made by a newer guardrails (format {version} > {FORMAT_VERSION}); "
             "upgrade guardrails to load it"
         )
-    missing = [
-        k for k in ("family", "labels", "multi_label", "embedder", "dimension") if k not in data
-    ]
+    missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise ModelLoadError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
-    labels = data["labels"]
-    if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)):
-        raise ModelLoadError(f"{where}: 'labels' must be a non-empty list of strings")
+    for name, expect in _FIELDS.items():
+        if name in data and not expect.test(data[name]):
+            raise ModelLoadError(
+                f"{where}: '{name}' must be {expect.description}, got {shown(data[name])}"
+            )
+    files = data["files"]
+    unsafe = [name for name in files if not _is_listed_name(name)]
+    if unsafe:
+        raise ModelLoadError(f"{where}: 'files' lists {shown(unsafe[0])}, not a file inside it")
     try:
         embedder_config_from_dict(data["embedder"])
+        training = TrainingInfo.from_dict(data.get("training") or {})
     except ValueError as exc:
-        raise ModelLoadError(f"{where}: {exc}") from exc
-    files = data.get("files") or {}
-    if not isinstance(files, dict) or not all(isinstance(v, dict) for v in files.values()):
-        raise ModelLoadError(f"{where}: 'files' must map file names to their size and sha256")
+        raise ModelLoadError(f"{where}: {_one_line(exc)}") from exc
     manifest = Manifest(
-        family=str(data["family"]),
-        labels=tuple(labels),
-        multi_label=bool(data["multi_label"]),
+        family=data["family"],
+        labels=tuple(data["labels"]),
+        multi_label=data["multi_label"],
         embedder=data["embedder"],
-        dimension=int(data["dimension"]),
+        dimension=data["dimension"],
         params=data.get("params") or {},
         files=tuple(files),
-        training=TrainingInfo.from_dict(data.get("training") or {}),
+        training=training,
         metrics=data.get("metrics") or {},
         thresholds=data.get("thresholds"),
         format_version=version,
     )
     return manifest, files
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+_MISSING: Any = object()
+
+
+def manifest_param(
+    directory: str | Path,
+    manifest: Manifest,
+    name: str,
+    expect: Expect,
+    default: Any = _MISSING,
+) -> Any:
+    """``manifest.params[name]`` for a family's ``load``, or ``default`` when absent; a
+    ModelLoadError naming ``manifest.json`` and ``params.<name>`` when it is absent without a
+    default or is not what ``expect`` says."""
+    where = Path(directory) / MANIFEST_NAME
+    if name not in manifest.params:
+        if default is _MISSING:
+            raise ModelLoadError(f"{where}: missing 'params.{name}'")
+        return default
+    value = manifest.params[name]
+    if not expect.test(value):
+        raise ModelLoadError(
+            f"{where}: 'params.{name}' must be {expect.description}, got {shown(value)}"
+        )
+    return value
 
 
 def read_manifest(
@@ -173,13 +378,20 @@ def read_manifest(
     """Read and check a saved classifier's manifest.
 
     Raises ModelLoadError naming the directory or file when: there is no manifest, it is not
-    valid JSON, its format is newer than this guardrails, it holds another ``family``, a listed
-    file is missing, truncated or altered, or ``embedder`` differs from the one it was trained
-    with.
+    valid JSON, its format is newer than this guardrails, a field is missing or of the wrong
+    type (named: ``'dimension' must be a positive integer``), it holds another ``family``, a
+    listed file is missing, truncated or altered, or ``embedder`` differs from the one it was
+    trained with. A family's own ``params`` are checked by its ``load``
+    (:func:`manifest_param`).
     """
     directory = Path(directory)
     where = directory / MANIFEST_NAME
     if not directory.is_dir():
+        if directory.exists():
+            raise ModelLoadError(
+                f"{directory}: not a directory (a saved classifier is a directory holding "
+                f"{MANIFEST_NAME})"
+            )
         raise ModelLoadError(f"{directory}: no such classifier directory")
     try:
         data = json.loads(where.read_text(encoding="utf-8"))

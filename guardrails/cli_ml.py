@@ -13,6 +13,7 @@ Importing this module imports no torch: each command imports what it needs when 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shlex
 import sys
@@ -76,30 +77,52 @@ def _progress(args: argparse.Namespace) -> bool:
     return args.progress if args.progress is not None else sys.stderr.isatty()
 
 
-def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from guardrails.training.dataset import load_datasets
-    from guardrails.training.trainers import train
-
-    options = {name: getattr(args, name) for name in _FAMILY_OPTIONS}
-    options = {name: value for name, value in options.items() if value is not None}
+def _family_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, str]]:
+    """The family options given (typed flags, then ``--option KEY=VALUE``, a JSON value or else
+    a string), and the flag each came from, for messages."""
+    options: dict[str, Any] = {}
+    flags: dict[str, str] = {}
+    for name in _FAMILY_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            options[name], flags[name] = value, f"--{name.replace('_', '-')}"
     for item in args.option or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise _Usage(f"--option expects KEY=VALUE, got {item!r}")
+        name = key.replace("-", "_")
         try:
-            options[key.replace("-", "_")] = json.loads(raw)
+            options[name] = json.loads(raw)
         except json.JSONDecodeError:
-            options[key.replace("-", "_")] = raw
+            options[name] = raw
+        flags[name] = f"--option {name}"
+    return options, flags
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from guardrails.artifacts import check_save_target
+    from guardrails.training.dataset import load_datasets
+    from guardrails.training.trainers import check_options, train
+
+    # Every argument is checked before the data is read or an embedder loaded.
+    options, flags = _family_options(args)
+    trainer_cls = check_options(args.family, options, flags)
+    if args.holdout is not None and not 0.0 < args.holdout < 0.9:
+        raise _Usage(f"--holdout must be between 0 and 0.9, got {args.holdout}")
+    embedder = parse_embedder(args.embedder)
+    try:
+        check_save_target(args.out)
+    except ValueError as exc:
+        raise _Usage(f"--out {exc}") from exc
     command = shlex.join(["guardrails", "train", *_train_argv(args)])
     dataset = load_datasets(args.data)
     if args.holdout is not None:
-        if not 0.0 < args.holdout < 0.9:
-            raise _Usage(f"--holdout must be between 0 and 0.9, got {args.holdout}")
         dataset, _ = dataset.holdout(args.holdout, seed=args.seed)
+    _warn_k_above_size(args.family, options, trainer_cls, len(dataset))
     classifier = train(
         dataset,
         family=args.family,
-        embedder=parse_embedder(args.embedder),
+        embedder=embedder,
         seed=args.seed,
         progress=_progress(args),
         command=command,
@@ -119,6 +142,19 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
         "seconds": getattr(info, "seconds", None),
         "metrics": getattr(classifier, "metrics", {}),
     }
+
+
+def _warn_k_above_size(family: str, options: dict[str, Any], trainer_cls: type, size: int) -> None:
+    """knn with ``k`` above the training set's size trains, every example voting: say so."""
+    if family != "knn":
+        return
+    k = options.get("k", inspect.signature(trainer_cls).parameters["k"].default)
+    if k > size:
+        print(
+            f"guardrails train: warning: k={k} is more than the {size} training examples; "
+            f"all {size} vote (k is clamped to {size})",
+            file=sys.stderr,
+        )
 
 
 def cmd_eval_policy(args: argparse.Namespace) -> dict[str, Any]:

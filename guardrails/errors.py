@@ -45,12 +45,16 @@ class PolicyError(GuardrailsError):
 
 
 class DatasetError(GuardrailsError):
-    """A dataset has bad rows. ``problems`` pairs each bad line number with what is wrong."""
+    """A dataset has bad rows. ``problems`` pairs each bad line number with what is wrong;
+    line 0 is the file as a whole (shown without a line: ``data.jsonl: no such file``)."""
 
     def __init__(self, source: str, problems: Sequence[tuple[int, str]]) -> None:
         self.source = source
         self.problems = tuple(problems)
-        shown = [f"{source}:{line}: {message}" for line, message in self.problems[:20]]
+        shown = [
+            f"{source}:{line}: {message}" if line else f"{source}: {message}"
+            for line, message in self.problems[:20]
+        ]
         if len(self.problems) > 20:
             shown.append(f"... and {len(self.problems) - 20} more bad rows")
         super().__init__("\n".join(shown) if shown else f"{source}: invalid dataset")

@@ -9,19 +9,118 @@ and fitted scalars) and ``files`` (every other file with its size and sha256, ch
 a truncated or corrupt file is named). There are no Python class paths in it: a family name is
 resolved by :func:`guardrails.classifiers.load_classifier` through a dict of lazy
 ``"module:attr"`` strings. Reading and writing it is :mod:`guardrails.artifacts`' job.
+
+:class:`Expect` says what a value must be, in words and as a test: the manifest's fields, each
+family's ``params`` and the trainers' options are checked with it, so a wrong value is named
+(``'params.k' must be a positive integer, got 2.5``) instead of failing later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from guardrails.embedders.base import EmbedderConfig, embedder_config_from_dict
 
-__all__ = ["FORMAT_VERSION", "Manifest", "TrainingInfo"]
+__all__ = [
+    "BOOLEAN",
+    "FORMAT_VERSION",
+    "Expect",
+    "Manifest",
+    "TrainingInfo",
+    "integer",
+    "number",
+    "one_of",
+    "shown",
+]
 
 FORMAT_VERSION = 1
+
+
+def shown(value: Any) -> str:
+    """``value`` as it is written in JSON (``"ten"``, ``2.5``, ``true``), for messages."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a value must be: ``description`` in words (``"a positive integer"``), ``test``."""
+
+    description: str
+    test: Callable[[Any], bool]
+
+    def problem(self, value: Any) -> str | None:
+        """``expected <description>, got <value>``, or None when ``value`` passes."""
+        return None if self.test(value) else f"expected {self.description}, got {shown(value)}"
+
+    def or_null(self) -> Expect:
+        return Expect(f"{self.description} or null", lambda v: v is None or self.test(v))
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def integer(minimum: int) -> Expect:
+    """An integer (not a bool, not 2.0) of at least ``minimum``."""
+    words = {0: "a non-negative integer", 1: "a positive integer"}
+    return Expect(
+        words.get(minimum, f"an integer >= {minimum}"), lambda v: _is_int(v) and v >= minimum
+    )
+
+
+def number(*, minimum: float = 0.0, strict: bool = True, below: float | None = None) -> Expect:
+    """A finite number above ``minimum`` (or equal to it unless ``strict``), below ``below``."""
+    if below is not None:
+        words = f"a number in {'(' if strict else '['}{minimum:g}, {below:g})"
+    elif minimum == 0:
+        words = "a positive number" if strict else "a number >= 0"
+    else:
+        words = f"a number {'>' if strict else '>='} {minimum:g}"
+
+    def test(value: Any) -> bool:
+        if not _is_number(value) or value < minimum or (strict and value == minimum):
+            return False
+        return below is None or value < below
+
+    return Expect(words, test)
+
+
+def one_of(*choices: str) -> Expect:
+    names = [shown(choice) for choice in choices]
+    words = " or ".join(names) if len(names) == 2 else f"one of {', '.join(names)}"
+    return Expect(words, lambda v: isinstance(v, str) and v in choices)
+
+
+BOOLEAN = Expect("true or false", lambda v: isinstance(v, bool))
+_TEXT = Expect("a string", lambda v: isinstance(v, str))
+_OBJECT = Expect("an object", lambda v: isinstance(v, dict))
+_TRAINING_FIELDS: dict[str, Expect] = {
+    "source": _TEXT.or_null(),
+    "sha256": _TEXT.or_null(),
+    "size": integer(0),
+    "label_counts": Expect(
+        "an object of label counts",
+        lambda v: isinstance(v, dict) and all(_is_int(n) and n >= 0 for n in v.values()),
+    ),
+    "command": _TEXT.or_null(),
+    "seed": Expect("an integer or null", lambda v: v is None or _is_int(v)),
+    "seconds": number(strict=False).or_null(),
+    "held_out": _OBJECT.or_null(),
+    "sources": Expect(
+        "a list of objects", lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v)
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -53,7 +152,15 @@ class TrainingInfo:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TrainingInfo:
+        """The record of ``manifest.json``; a ValueError naming the first wrongly typed field
+        (``'training.size' must be a non-negative integer, got "six"``)."""
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        for name, value in known.items():
+            expect = _TRAINING_FIELDS[name]
+            if not expect.test(value):
+                raise ValueError(
+                    f"'training.{name}' must be {expect.description}, got {shown(value)}"
+                )
         known["sources"] = tuple(known.get("sources") or ())
         return cls(**known)
 

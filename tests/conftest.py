@@ -82,3 +82,24 @@ def ml_engine(tmp_path: Path, fake):
         return Engine.from_path(path, embedders=[fake], **options)
 
     return build
+
+
+@pytest.fixture
+def fake_embedders(monkeypatch):
+    """Resolve ``fake:`` model names (``{"text": {"model": "fake:ngrams-256"}}``) to a
+    FakeEmbedder wherever an embedder is built; any other name loads as usual."""
+    from guardrails.embedders import base as embedders
+    from guardrails.testing import FakeEmbedder
+
+    real = embedders.load_embedder
+
+    def load(config=None):
+        parsed = config if not isinstance(config, dict | str | None) else None
+        parsed = parsed or embedders.embedder_config_from_dict(config)
+        if str(getattr(parsed, "model", "")).startswith("fake:"):
+            return FakeEmbedder()
+        return real(config)
+
+    monkeypatch.setattr("guardrails.classifiers.load_embedder", load)
+    monkeypatch.setattr("guardrails.training.trainers.load_embedder", load)
+    monkeypatch.setattr("guardrails.layers.base.load_embedder", load)

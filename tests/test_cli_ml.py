@@ -9,8 +9,6 @@ import sys
 import pytest
 
 from guardrails.cli import main
-from guardrails.embedders import base as embedders
-from guardrails.testing import FakeEmbedder
 
 FAKE = '{"text": {"model": "fake:ngrams-256"}}'
 TRAIN = [
@@ -25,20 +23,8 @@ TEST = [("cheap pills for sale", "spam"), ("lunch on friday", "ham")]
 
 
 @pytest.fixture(autouse=True)
-def fake_embedders(monkeypatch):
-    """Resolve ``fake:`` model names to FakeEmbedder wherever an embedder is built."""
-    real = embedders.load_embedder
-
-    def load(config=None):
-        parsed = config if not isinstance(config, dict | str | None) else None
-        parsed = parsed or embedders.embedder_config_from_dict(config)
-        if str(getattr(parsed, "model", "")).startswith("fake:"):
-            return FakeEmbedder()
-        return real(config)
-
-    monkeypatch.setattr("guardrails.classifiers.load_embedder", load)
-    monkeypatch.setattr("guardrails.training.trainers.load_embedder", load)
-    monkeypatch.setattr("guardrails.layers.base.load_embedder", load)
+def _fake(fake_embedders):
+    """``fake:`` model names build a FakeEmbedder in every test here."""
 
 
 def _write(path, rows):

@@ -23,8 +23,10 @@ from guardrails.artifacts import (
     Manifest,
     TrainingInfo,
     load_arrays,
+    manifest_param,
     read_manifest,
     save_arrays,
+    saving,
     write_manifest,
 )
 from guardrails.calibration import sigmoid, softmax
@@ -32,6 +34,7 @@ from guardrails.classifiers import EmbedderSlot
 from guardrails.classifiers.base import Classifier
 from guardrails.embedders.base import Embedder, EmbedderConfig
 from guardrails.errors import ModelLoadError
+from guardrails.manifest import number, one_of
 
 __all__ = ["CentroidClassifier", "centroids_and_loo_cosines"]
 
@@ -108,23 +111,27 @@ class CentroidClassifier(Classifier):
         return proba.astype(np.float32)
 
     def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         arrays = {"centroids": self.centroids}
         if self.platt is not None:
             arrays["platt"] = self.platt
-        save_arrays(directory / _ARRAYS, arrays)
         params: dict[str, Any] = {"calibration": "platt" if self.multi_label else "temperature"}
         if self.temperature is not None:
             params["temperature"] = self.temperature
         manifest = Manifest.of(self, dimension=self.dimension, params=params, files=[_ARRAYS])
-        write_manifest(directory, manifest)
-        return directory
+        with saving(directory) as staging:
+            save_arrays(staging / _ARRAYS, arrays)
+            write_manifest(staging, manifest)
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, embedder: Embedder | None = None) -> CentroidClassifier:
         directory = Path(directory)
         manifest = read_manifest(directory, family=cls.family, embedder=embedder)
+        calibration = "platt" if manifest.multi_label else "temperature"
+        manifest_param(directory, manifest, "calibration", one_of(calibration), calibration)
+        temperature = None
+        if not manifest.multi_label:
+            temperature = manifest_param(directory, manifest, "temperature", number())
         names = ["centroids", "platt"] if manifest.multi_label else ["centroids"]
         arrays = load_arrays(directory / _ARRAYS, names)
         if arrays["centroids"].shape[-1] != manifest.dimension:
@@ -138,7 +145,7 @@ class CentroidClassifier(Classifier):
                 arrays["centroids"],
                 embedder_config=manifest.embedder_config,
                 multi_label=manifest.multi_label,
-                temperature=manifest.params.get("temperature"),
+                temperature=temperature,
                 platt=arrays.get("platt"),
                 embedder=embedder,
                 **manifest.provenance(),

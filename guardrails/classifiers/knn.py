@@ -2,7 +2,8 @@
 
 Search (:mod:`guardrails.classifiers.neighbour_index`) is exact (one matrix product) for small
 training sets, where that is faster, and an hnswlib cosine HNSW index above ``exact_below``
-examples. The ``k`` nearest neighbours vote, each weighted by ``exp((cos - cos_nearest) / T)``
+examples. The ``k`` nearest neighbours vote (all of them when ``k`` is larger than the training
+set: ``k`` is clamped to its size), each weighted by ``exp((cos - cos_nearest) / T)``
 and, with ``class_weight="balanced"`` (default), by the inverse frequency of its label, so a
 majority label does not win by numbers alone. The vote is smoothed,
 ``p = (1 - eps) * vote + eps * uniform``; ``T`` and ``eps`` are fitted on the training set by
@@ -28,8 +29,10 @@ from guardrails.artifacts import (
     Manifest,
     TrainingInfo,
     load_arrays,
+    manifest_param,
     read_manifest,
     save_arrays,
+    saving,
     write_manifest,
 )
 from guardrails.classifiers import EmbedderSlot
@@ -37,6 +40,7 @@ from guardrails.classifiers.base import Classifier, Prediction, assemble_predict
 from guardrails.classifiers.neighbour_index import EXACT_BELOW, NeighbourIndex, import_hnswlib
 from guardrails.embedders.base import Embedder, EmbedderConfig
 from guardrails.errors import ModelLoadError
+from guardrails.manifest import integer, number, one_of
 
 __all__ = ["EXACT_BELOW", "KnnClassifier", "NeighbourIndex", "knn_vote", "vote_weights"]
 
@@ -117,7 +121,7 @@ class KnnClassifier(Classifier):
             )
         if not (k >= 1 and temperature > 0 and 0 <= smoothing < 1):
             raise ValueError(f"need k >= 1, T > 0, 0 <= eps < 1: {k=} {temperature=} {smoothing=}")
-        self.index, self.k = index, int(k)
+        self.index, self.k = index, min(int(k), index.size)  # more than all of them: all vote
         self.temperature, self.smoothing = float(temperature), float(smoothing)
         weights = np.ones((len(self.labels), 2)) if label_weights is None else label_weights
         self.label_weights = np.array(weights, dtype=np.float64).reshape(len(self.labels), 2)
@@ -169,19 +173,12 @@ class KnnClassifier(Classifier):
         )
 
     def save(self, directory: str | Path) -> Path:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
         arrays = {"targets": self.targets, "label_weights": self.label_weights}
         files = [_ARRAYS, _IDS]
         if self.index.vectors is not None:
             arrays["vectors"] = self.index.vectors
         else:
-            tmp = directory / f".{_INDEX}.tmp"
-            self.index.hnsw.save_index(str(tmp))
-            tmp.replace(directory / _INDEX)
             files.append(_INDEX)
-        save_arrays(directory / _ARRAYS, arrays)
-        (directory / _IDS).write_text(json.dumps({"ids": list(self.ids)}), encoding="utf-8")
         params = dict(self.params) | {
             "k": self.k,
             "temperature": self.temperature,
@@ -193,15 +190,28 @@ class KnnClassifier(Classifier):
             hnsw = self.index.hnsw
             params |= {"M": hnsw.M, "ef_construction": hnsw.ef_construction, "ef_search": hnsw.ef}
         manifest = Manifest.of(self, dimension=self.index.dimension, params=params, files=files)
-        write_manifest(directory, manifest)
-        return directory
+        with saving(directory) as staging:
+            if self.index.hnsw is not None:
+                self.index.hnsw.save_index(str(staging / _INDEX))
+            save_arrays(staging / _ARRAYS, arrays)
+            (staging / _IDS).write_text(json.dumps({"ids": list(self.ids)}), encoding="utf-8")
+            write_manifest(staging, manifest)
+        return Path(directory)
 
     @classmethod
     def load(cls, directory: str | Path, *, embedder: Embedder | None = None) -> KnnClassifier:
         directory = Path(directory)
         manifest = read_manifest(directory, family=cls.family, embedder=embedder)
         params = manifest.params
-        exact = params.get("search") == "exact"
+
+        def param(name: str, expect: Any) -> Any:
+            return manifest_param(directory, manifest, name, expect)
+
+        exact = param("search", one_of("exact", "hnsw")) == "exact"
+        k, size = param("k", integer(1)), param("size", integer(1))
+        temperature = param("temperature", number())
+        smoothing = param("smoothing", number(strict=False, below=1.0))
+        ef_search = None if exact else param("ef_search", integer(1))
         arrays = load_arrays(
             directory / _ARRAYS, ["targets", "label_weights"] + (["vectors"] if exact else [])
         )
@@ -211,8 +221,8 @@ class KnnClassifier(Classifier):
                 index = NeighbourIndex(vectors=arrays["vectors"])
             else:
                 hnsw = import_hnswlib().Index(space="cosine", dim=manifest.dimension)
-                hnsw.load_index(str(directory / _INDEX), max_elements=int(params["size"]))
-                hnsw.set_ef(max(int(params["ef_search"]), int(params["k"])))
+                hnsw.load_index(str(directory / _INDEX), max_elements=size)
+                hnsw.set_ef(max(ef_search, k))
                 index = NeighbourIndex(hnsw=hnsw)
             return cls(
                 manifest.labels,
@@ -221,9 +231,9 @@ class KnnClassifier(Classifier):
                 index,
                 embedder_config=manifest.embedder_config,
                 multi_label=manifest.multi_label,
-                k=params["k"],
-                temperature=params["temperature"],
-                smoothing=params["smoothing"],
+                k=k,
+                temperature=temperature,
+                smoothing=smoothing,
                 label_weights=arrays["label_weights"],
                 params=params,
                 embedder=embedder,

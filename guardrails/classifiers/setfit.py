@@ -33,14 +33,17 @@ from guardrails.artifacts import (
     Manifest,
     TrainingInfo,
     load_arrays,
+    manifest_param,
     read_manifest,
     save_arrays,
+    saving,
     write_manifest,
 )
 from guardrails.calibration import sigmoid, softmax
 from guardrails.classifiers.base import Classifier
 from guardrails.embedders.base import Embedder, TextEmbedderConfig
 from guardrails.errors import MissingDependency, ModelLoadError
+from guardrails.manifest import Expect, integer, one_of
 
 __all__ = ["SetFitClassifier"]
 
@@ -48,6 +51,10 @@ _HEAD = "head.safetensors"
 _BODY = "body"
 _DELTA = "body.safetensors"
 _STORAGE = ("max_length", "body", "base_sha256")
+_SHA256 = Expect(
+    "a sha256 (64 hex digits)",
+    lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
+)
 
 
 class SetFitClassifier(Classifier):
@@ -115,15 +122,14 @@ class SetFitClassifier(Classifier):
     def save(self, directory: str | Path) -> Path:
         """Save head and body; the body as its changes to the base encoder when fine-tuning
         touched at most half of it (see :mod:`guardrails.classifiers.encoder_delta`)."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        save_arrays(directory / _HEAD, {"weight": self.weight, "bias": self.bias})
-        params = {k: v for k, v in self.params.items() if k not in _STORAGE}
-        params |= {"max_length": int(self.body.max_length)} | self._save_body(directory)
-        files = [_HEAD, *_files_under(directory, params["body"])]
-        manifest = Manifest.of(self, dimension=self.dimension, params=params, files=files)
-        write_manifest(directory, manifest)
-        return directory
+        with saving(directory) as staging:
+            save_arrays(staging / _HEAD, {"weight": self.weight, "bias": self.bias})
+            params = {k: v for k, v in self.params.items() if k not in _STORAGE}
+            params |= {"max_length": int(self.body.max_length)} | self._save_body(staging)
+            files = [_HEAD, *_files_under(staging, params["body"])]
+            manifest = Manifest.of(self, dimension=self.dimension, params=params, files=files)
+            write_manifest(staging, manifest)
+        return Path(directory)
 
     def _save_body(self, directory: Path) -> dict[str, Any]:
         from guardrails.classifiers import encoder_delta
@@ -156,13 +162,13 @@ class SetFitClassifier(Classifier):
         config = manifest.embedder_config
         if not isinstance(config, TextEmbedderConfig):
             raise ModelLoadError(f"{directory}: a setfit classifier needs a text encoder")
+        max_length = manifest_param(directory, manifest, "max_length", integer(1), None)
+        stored = manifest_param(directory, manifest, "body", one_of(_BODY, _DELTA), _BODY)
         head = load_arrays(directory / _HEAD, ["weight", "bias"])
-        max_length = manifest.params.get("max_length")
-        stored = str(manifest.params.get("body", _BODY))
         if stored == _DELTA:
             from guardrails.classifiers.encoder_delta import load_delta
 
-            fingerprint = str(manifest.params.get("base_sha256", ""))
+            fingerprint = manifest_param(directory, manifest, "base_sha256", _SHA256)
             body = load_delta(directory / _DELTA, config, fingerprint, max_length)
         else:
             body = _load_body(directory / stored, config, max_length)

@@ -22,7 +22,14 @@ from guardrails.engine import Engine
 from guardrails.errors import DatasetError, PolicyError
 from guardrails.training.ranking_metrics import precision_recall_curve
 
-__all__ = ["LabelThreshold", "Target", "calibrate_step", "choose_threshold", "write_thresholds"]
+__all__ = [
+    "LabelThreshold",
+    "Target",
+    "calibrate_step",
+    "choose_threshold",
+    "step_labels",
+    "write_thresholds",
+]
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray, target: Target) -> tuple
     return index, (precision, recall, thresholds, f1)
 
 
-def _scores(engine: Engine, step_id: str, texts: list[str]) -> list[dict[str, float]]:
+def _ml_step(engine: Engine, step_id: str) -> Any:
     step = next((s for s in engine._steps if s.id == step_id), None)
     if step is None:
         raise PolicyError([f"no enabled step '{step_id}' in policy '{engine.policy.name}'"])
@@ -81,6 +88,16 @@ def _scores(engine: Engine, step_id: str, texts: list[str]) -> list[dict[str, fl
         raise PolicyError(
             [f"step '{step_id}' is a rule ({step.kind}): only ML steps have thresholds"]
         )
+    return step
+
+
+def step_labels(engine: Engine, step_id: str) -> tuple[str, ...]:
+    """Every label the ML step ``step_id`` scores, ignored ones included."""
+    return tuple(_ml_step(engine, step_id).check.labels)
+
+
+def _scores(engine: Engine, step_id: str, texts: list[str]) -> list[dict[str, float]]:
+    step = _ml_step(engine, step_id)
     from guardrails.rules.base import CheckContext
 
     context = CheckContext()
@@ -148,20 +165,32 @@ def calibrate_step(
 
 def write_thresholds(
     policy_path: Path, step_id: str, chosen: list[LabelThreshold], level: str
-) -> None:
-    """Set ``thresholds: {label: {level: t}}`` of the step in the file, keeping comments."""
+) -> list[str]:
+    """Set ``thresholds: {label: {level: t}}`` of the step in the file, keeping its comments and
+    indentation; labels without a threshold are left as they are. Returns the labels whose
+    entry changed: when none did, the file is not written at all."""
     from ruamel.yaml import YAML
+    from ruamel.yaml.util import load_yaml_guess_indent
 
+    text = policy_path.read_text(encoding="utf-8")
     editor = YAML(typ="rt")  # round-trip mode: keeps comments; builds no Python objects
     editor.preserve_quotes = True
     editor.width = 4096
-    document = editor.load(policy_path.read_text(encoding="utf-8"))
+    try:
+        _, indent, offset = load_yaml_guess_indent(text)
+    except IndexError:  # its line scan trips on odd lines (a key then "---"): keep defaults
+        indent = offset = None
+    if indent is not None:  # else no nested block in the file: ruamel's defaults are fine
+        editor.indent(mapping=indent - (offset or 0), sequence=indent, offset=offset or 0)
+    document = editor.load(text)
     step = next(s for s in document["steps"] if s.get("id") == step_id)
     table = step.setdefault("thresholds", {})
+    changed = []
     for item in chosen:
         if item.threshold is None:
             continue
         entry = table.setdefault(item.label, {})
+        before = dict(entry)
         entry[level] = item.threshold
         other = "flag" if level == "block" else "block"
         if other in entry and (
@@ -169,8 +198,13 @@ def write_thresholds(
             or (level == "flag" and entry[other] < item.threshold)
         ):
             entry[other] = item.threshold  # keep flag <= block
+        if dict(entry) != before:
+            changed.append(item.label)
+    if not changed:
+        return []
     with policy_path.open("w", encoding="utf-8") as handle:
         editor.dump(document, handle)
+    return changed
 
 
 def plot_curves(chosen: list[LabelThreshold], directory: Path, step_id: str) -> list[Path]:

@@ -156,7 +156,7 @@ class Dataset:
         source = " + ".join(d.source for d in datasets)
         modalities = sorted({d.modality.value for d in datasets})
         if len(modalities) > 1:
-            raise DatasetError(source, [(0, f"the files mix modalities {', '.join(modalities)}")])
+            raise _file_error(source, f"the files mix modalities {', '.join(modalities)}")
         parts = tuple(part for d in datasets for part in d.parts)
         examples, offset = [], 0
         for dataset in datasets:
@@ -179,15 +179,17 @@ def load_dataset(path: str | Path) -> Dataset:
     """Read and validate a ``.jsonl`` or ``.csv`` file; media paths are relative to its folder."""
     path = Path(path)
     source = str(path)
+    if path.is_dir():
+        raise _file_error(source, "is a directory, not a data file")
     if not path.is_file():
-        raise DatasetError(source, [(0, "no such file")])
+        raise _file_error(source, "no such file" if not path.exists() else "not a regular file")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         rows, problems = _jsonl_rows(path.read_bytes())
     elif suffix == ".csv":
         rows, problems = _csv_rows(path.read_bytes())
     else:
-        raise DatasetError(source, [(0, f"unsupported format {suffix!r}: use .jsonl or .csv")])
+        raise _file_error(source, f"unsupported format {suffix!r}: use .jsonl or .csv")
     return _build(rows, problems, source, path.parent.resolve())
 
 
@@ -225,10 +227,12 @@ def _build(
         if modality is not main:
             message = f"{modality} row in a {main} dataset (a dataset holds one modality)"
             problems.append((example.line, message))
+    if len(problems) == 1 and problems[0][0] == 0:  # about the whole file (e.g. not UTF-8)
+        raise _file_error(source, problems[0][1])
     if problems:
         raise DatasetError(source, sorted(problems))
     if not parsed or main is None:
-        raise DatasetError(source, [(0, "no rows: the dataset is empty")])
+        raise _file_error(source, "no rows: the dataset is empty")
     examples = tuple(example for example, _ in parsed)
     multi_label = any(isinstance(row.get("label"), list) for _, row in rows)
     sha256 = _digest(examples, main, base_dir)
@@ -242,6 +246,11 @@ def _build(
         base_dir=base_dir,
         parts=((source, sha256),),
     )
+
+
+def _file_error(source: str, message: str) -> DatasetError:
+    """A DatasetError about the whole file (line 0)."""
+    return DatasetError(source, [(0, message)])
 
 
 def _digest(examples: Sequence[Example], modality: Modality, base_dir: Path | None) -> str:

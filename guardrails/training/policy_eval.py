@@ -9,7 +9,6 @@ over-blocking of look-alike benign prompts shows.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from guardrails.decision import Verdict
+from guardrails.embedders.base import Modality
 from guardrails.engine import Engine
 from guardrails.errors import DatasetError
+from guardrails.training.dataset import Dataset, load_dataset
+from guardrails.training.rows import _csv_rows, _jsonl_rows
 
-__all__ = ["BENIGN_LABELS", "PolicyReport", "evaluate_policy", "read_rows"]
+__all__ = ["BENIGN_LABELS", "PolicyReport", "evaluate_policy", "load_text_dataset", "read_rows"]
 
 BENIGN_LABELS = frozenset(
     {"benign", "neither", "ham", "safe", "legitimate", "none", "clean", "not-offensive",
@@ -68,27 +70,32 @@ class PolicyReport:
         }
 
 
+def load_text_dataset(path: str | Path) -> Dataset:
+    """:func:`~guardrails.training.dataset.load_dataset` for data a policy is scored on: the
+    same checks as training data, text rows only, and a file that cannot be read is a
+    :class:`DatasetError` naming it too."""
+    source = str(path)
+    try:
+        dataset = load_dataset(path)
+    except OSError as exc:  # e.g. no permission
+        raise DatasetError(source, [(0, f"cannot read: {exc.strerror or exc}")]) from exc
+    if dataset.modality is not Modality.TEXT:
+        message = f"{dataset.modality.value} rows: a policy is scored on text rows"
+        raise DatasetError(source, [(0, message)])
+    return dataset
+
+
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
-    """JSONL rows with ``text`` and ``label`` (string or list); bad rows name their line."""
-    rows, problems = [], []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append((number, f"invalid JSON: {exc.msg}"))
-                continue
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                problems.append((number, 'a row needs a string "text"'))
-            elif not row.get("label") or not isinstance(row["label"], str | list):
-                problems.append((number, 'a row needs a "label" (string or list)'))
-            else:
-                rows.append(row)
-    if problems:
-        raise DatasetError(str(path), problems)
-    return rows
+    """The rows of a JSONL or CSV file (:func:`load_text_dataset`), each with its other fields
+    (``category``, ``kind``, ``direction``...) and the validated ``text`` and ``label`` list."""
+    dataset = load_text_dataset(path)
+    suffix = Path(path).suffix.lower()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DatasetError(str(path), [(0, f"cannot read: {exc.strerror or exc}")]) from exc
+    raw = dict((_csv_rows if suffix == ".csv" else _jsonl_rows)(data)[0])
+    return [{**raw[e.line], "text": e.input, "label": list(e.labels)} for e in dataset]
 
 
 def _labels(row: dict[str, Any]) -> tuple[str, ...]:
@@ -105,12 +112,16 @@ def evaluate_policy(
     batch: int = 64,
 ) -> PolicyReport:
     rows = list(rows)
-    decisions = []
-    for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        decisions += engine.check_many(
-            [r["text"] for r in chunk], direction=chunk[0].get("direction", "input")
-        )
+    by_direction: dict[str, list[int]] = defaultdict(list)  # each row in its own direction
+    for i, row in enumerate(rows):
+        by_direction[row.get("direction") or "input"].append(i)
+    decisions: list[Any] = [None] * len(rows)
+    for direction, indices in by_direction.items():
+        for start in range(0, len(indices), batch):
+            chunk = indices[start : start + batch]
+            found = engine.check_many([rows[i]["text"] for i in chunk], direction=direction)
+            for i, decision in zip(chunk, found, strict=True):
+                decisions[i] = decision
     groups: dict[str, dict[str, int]] = defaultdict(lambda: {"rows": 0, "hits": 0})
     report = PolicyReport(len(rows), 0, 0, 0, 0)
     for row, decision in zip(rows, decisions, strict=True):

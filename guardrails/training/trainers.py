@@ -11,7 +11,9 @@ Every trainer takes the keyword arguments ``embedder`` (``None`` for the dataset
 default, an :class:`Embedder`, an embedder config, its tagged dict, or a text model name),
 ``seed``, ``progress`` (a tqdm bar on stderr) and its family's options, and has
 ``train(dataset, *, command=None) -> Classifier``. Families resolve lazily from :data:`TRAINERS`
-so that SetFit's torch training code is imported only when asked for.
+so that SetFit's torch training code is imported only when asked for. :data:`OPTIONS` says what
+each option's value must be; :func:`check_options` checks names, types and ranges before any
+data is read or embedded (a new option needs a line there; a test keeps it complete).
 
 This module holds what every trainer shares. The centroid and knn trainers live in
 :mod:`guardrails.training.embedding_trainers`, SetFit's in
@@ -24,7 +26,7 @@ import inspect
 import pkgutil
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,14 +42,18 @@ from guardrails.embedders.base import (
     load_embedder,
 )
 from guardrails.errors import InputError
+from guardrails.manifest import BOOLEAN, Expect, integer, number, one_of, shown
+from guardrails.training.losses import PAIR_LOSSES
 
 if TYPE_CHECKING:
     from guardrails.classifiers.base import Classifier
     from guardrails.training.dataset import Dataset
 
 __all__ = [
+    "OPTIONS",
     "TRAINERS",
     "Trainer",
+    "check_options",
     "check_trainable",
     "embed_dataset",
     "in_batches",
@@ -64,6 +70,43 @@ TRAINERS: dict[str, str] = {
 }
 
 EmbedderLike = Embedder | EmbedderConfig | dict[str, Any] | str | None
+
+OPTIONS: dict[str, Expect] = {
+    # centroid and knn (and setfit's head)
+    "class_weight": one_of("balanced", "none"),
+    # knn
+    "k": integer(1),
+    "search": one_of("auto", "exact", "hnsw"),
+    "exact_below": integer(0).or_null(),
+    "M": integer(2),
+    "ef_construction": integer(1),
+    "ef_search": integer(1),
+    "calibration_size": integer(2),
+    # setfit
+    "num_pairs": integer(1).or_null(),
+    "num_iterations": integer(1).or_null(),
+    "epochs": number(),
+    "batch_size": integer(2),
+    "min_steps": integer(0),
+    "max_steps": integer(0),
+    "lr": number(),
+    "loss": one_of(*sorted(PAIR_LOSSES)),
+    "temperature": number(),
+    "warmup": number(strict=False, below=1.0),
+    "weight_decay": number(strict=False),
+    "head_c": number(),
+    "lp_ft": BOOLEAN,
+    "lp_ft_epochs": integer(1),
+    "lp_ft_lr": number(),
+    "chunk_size": integer(1),
+    "train_layers": Expect(
+        '"auto", null (the whole encoder) or a positive integer',
+        lambda v: v in ("auto", None) or integer(1).test(v),
+    ),
+    "body_dtype": one_of("float32", "float16"),
+    "num_threads": integer(1).or_null(),
+}
+"""What each family option's value must be (for every family that has the option)."""
 
 
 class Trainer(Protocol):
@@ -157,6 +200,35 @@ def training_info(
     )
 
 
+def check_options(
+    family: str, options: Mapping[str, Any], flags: Mapping[str, str] | None = None
+) -> type:
+    """The trainer class of ``family``, once ``options`` are known to it and each value is of
+    the right type and range (:data:`OPTIONS`); else a ValueError naming the family or option:
+    ``k must be a positive integer, got 2.5``, or with ``flags`` (how each option was given on
+    a command line) ``--option k: expected a positive integer, got 2.5``. Builds the trainer
+    once (cheap: it stores its options), so checks across options (``min_steps <= max_steps``)
+    also run before any data is read."""
+    if family not in TRAINERS:
+        raise ValueError(f"unknown family {family!r} (known: {', '.join(TRAINERS)})")
+    trainer_cls = pkgutil.resolve_name(TRAINERS[family])
+    accepted = inspect.signature(trainer_cls).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        unknown = sorted(set(options) - set(accepted))
+        if unknown:
+            known = sorted(set(accepted) - {"embedder", "seed", "progress"})
+            raise ValueError(f"unknown option(s) {unknown} for {family} (known: {known})")
+    for name, value in options.items():
+        expect = OPTIONS.get(name)
+        if expect is None or expect.test(value):
+            continue
+        if flags is not None:
+            raise ValueError(f"{flags.get(name, name)}: {expect.problem(value)}")
+        raise ValueError(f"{name} must be {expect.description}, got {shown(value)}")
+    trainer_cls(progress=False, **options)
+    return trainer_cls
+
+
 def train(
     dataset: Dataset | str | Path,
     family: str = "centroid",
@@ -169,20 +241,13 @@ def train(
 ) -> Classifier:
     """Train a classifier of ``family`` (``centroid``, ``knn``, ``setfit``) on ``dataset`` (a
     :class:`Dataset` or the path of a JSONL / CSV file). ``options`` go to the family's trainer;
-    an unknown family or option is a ValueError naming the known ones."""
-    if family not in TRAINERS:
-        raise ValueError(f"unknown family {family!r} (known: {', '.join(TRAINERS)})")
+    an unknown family or option, or a wrong value, is a ValueError (:func:`check_options`)
+    raised before the data is read."""
+    trainer_cls = check_options(family, options)
     if isinstance(dataset, str | Path):
         from guardrails.training.dataset import load_dataset
 
         dataset = load_dataset(dataset)
-    trainer_cls = pkgutil.resolve_name(TRAINERS[family])
-    accepted = inspect.signature(trainer_cls).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
-        unknown = sorted(set(options) - set(accepted))
-        if unknown:
-            known = sorted(set(accepted) - {"embedder", "seed", "progress"})
-            raise ValueError(f"unknown option(s) {unknown} for {family} (known: {known})")
     trainer = trainer_cls(embedder=embedder, seed=seed, progress=progress, **options)
     if "command" in inspect.signature(trainer.train).parameters:
         return trainer.train(dataset, command=command)

@@ -94,3 +94,20 @@ def test_labels_unknown_to_the_classifier_are_reported_by_line():
         evaluate(classifier, test)
     assert caught.value.lines == (2,)
     assert "unknown to the classifier" in str(caught.value)
+
+
+def test_policy_evaluation_checks_each_row_in_its_own_direction():
+    from guardrails import Engine
+    from guardrails.training.policy_eval import evaluate_policy
+
+    engine = Engine.from_string(
+        "version: 1\nname: answers\nsteps:\n"
+        "  - {id: leak, kind: keywords, words: [hunter2], applies_to: [output]}\n"
+    )
+    rows = [
+        {"text": "is hunter2 a good password?", "label": "benign", "direction": "input"},
+        {"text": "the password is hunter2", "label": "leak", "direction": "output"},
+        {"text": "hunter2 again", "label": "benign"},  # input by default
+    ]
+    report = evaluate_policy(engine, rows, batch=2)
+    assert (report.caught, report.false_positives) == (1, 0)
