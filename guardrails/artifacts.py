@@ -16,8 +16,8 @@ classifier as it was and no stale file of another family remains), calling :func
 for each array file and :func:`write_manifest` last. Saving replaces only an empty directory or
 a saved classifier (:func:`check_save_target`). Its ``load`` calls :func:`read_manifest`
 (which checks format, fields, family, files and, when given, the embedder), checks its own
-params with :func:`manifest_param`, then :func:`load_arrays`. Users call
-:func:`guardrails.classifiers.load_classifier`.
+params with :func:`manifest_params` (a pydantic model per family), then :func:`load_arrays`.
+Users call :func:`guardrails.classifiers.load_classifier`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import numpy as np
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from guardrails.embedders.base import (
     Embedder,
@@ -43,14 +52,15 @@ from guardrails.embedders.base import (
 )
 from guardrails.errors import MissingDependency, ModelLoadError
 from guardrails.manifest import (
-    BOOLEAN,
     FORMAT_VERSION,
-    Expect,
+    Boolean,
     Manifest,
+    NonNegativeInteger,
+    NonNegativeNumber,
+    PositiveInteger,
     TrainingInfo,
-    integer,
-    number,
-    shown,
+    TrainingRecord,
+    field_problem,
 )
 
 __all__ = [
@@ -62,7 +72,7 @@ __all__ = [
     "check_save_target",
     "describe_embedder",
     "load_arrays",
-    "manifest_param",
+    "manifest_params",
     "read_manifest",
     "save_arrays",
     "saving",
@@ -182,7 +192,7 @@ def _not_replaceable(directory: Path) -> str | None:
         data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
         ours = (
             isinstance(data, dict)
-            and integer(1).test(data.get("format_version"))
+            and _format_version(data) is not None
             and isinstance(data.get("family"), str)
             and isinstance(data.get("files"), dict)
         )
@@ -236,137 +246,123 @@ def saving(directory: str | Path) -> Iterator[Path]:
         raise
 
 
-_REQUIRED = ("family", "labels", "multi_label", "embedder", "dimension", "files")
-_FIELDS: dict[str, Expect] = {
-    "family": Expect("a family name", lambda v: isinstance(v, str) and bool(v)),
-    "labels": Expect(
-        "a non-empty list of distinct strings",
-        lambda v: (
-            isinstance(v, list)
-            and bool(v)
-            and all(isinstance(x, str) for x in v)
-            and len(set(v)) == len(v)
-        ),
-    ),
-    "multi_label": BOOLEAN,
-    "embedder": Expect("an embedder config object", lambda v: isinstance(v, dict)),
-    "dimension": integer(1),
-    "params": Expect("an object", lambda v: isinstance(v, dict)),
-    "files": Expect(
-        "a non-empty object of file name -> {bytes, sha256}",
-        lambda v: isinstance(v, dict) and bool(v) and all(_is_record(r) for r in v.values()),
-    ),
-    "training": Expect("an object", lambda v: isinstance(v, dict)).or_null(),
-    "metrics": Expect("an object", lambda v: isinstance(v, dict)).or_null(),
-    "thresholds": Expect(
-        "an object of label -> {level: number}",
-        lambda v: (
-            isinstance(v, dict)
-            and all(
-                isinstance(levels, dict)
-                and all(number(strict=False).test(t) for t in levels.values())
-                for levels in v.values()
-            )
-        ),
-    ).or_null(),
-}
-
-
-def _is_record(record: Any) -> bool:
-    return (
-        isinstance(record, dict)
-        and integer(0).test(record.get("bytes"))
-        and isinstance(record.get("sha256"), str)
-    )
-
-
-def _is_listed_name(name: str) -> bool:
+def _inside(name: str) -> str:
     """A relative path inside the directory (no ``..``, not absolute, not the manifest)."""
     path = PurePosixPath(name)
-    return (
-        bool(name)
-        and not path.is_absolute()
-        and ".." not in path.parts
-        and "\\" not in name
-        and name != MANIFEST_NAME
+    if (
+        not name
+        or path.is_absolute()
+        or ".." in path.parts
+        or "\\" in name
+        or name == MANIFEST_NAME
+    ):
+        raise ValueError("not a file inside the directory")
+    return name
+
+
+_VERSION = TypeAdapter(PositiveInteger, config=ConfigDict(strict=True))
+
+
+def _format_version(data: dict[str, Any]) -> int | None:
+    """``data``'s ``format_version`` if it is a positive integer."""
+    try:
+        return _VERSION.validate_python(data.get("format_version"))
+    except ValidationError:
+        return None
+
+
+class _FileRecord(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    bytes: NonNegativeInteger
+    sha256: str
+
+
+class _Document(BaseModel):
+    """What ``manifest.json`` must hold besides ``format_version`` (checked first, so that a
+    newer format is told as such); unknown keys are ignored, ``params`` are checked by each
+    family's ``load``."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    family: str = Field(min_length=1, description="a family name")
+    labels: list[str] = Field(min_length=1, description="a non-empty list of distinct strings")
+    multi_label: Boolean
+    embedder: dict[str, Any] = Field(description="an embedder config object")
+    dimension: PositiveInteger
+    params: dict[str, Any] = Field(default_factory=dict, description="an object")
+    files: dict[Annotated[str, AfterValidator(_inside)], _FileRecord] = Field(
+        min_length=1,
+        description="a non-empty object of file name (inside the directory) -> {bytes, sha256}",
+    )
+    training: TrainingRecord | None = None
+    metrics: dict[str, Any] | None = Field(None, description="an object")
+    thresholds: dict[str, dict[str, NonNegativeNumber]] | None = Field(
+        None, description="an object of label -> {level: number}"
     )
 
+    @field_validator("labels")
+    @classmethod
+    def _distinct(cls, labels: list[str]) -> list[str]:
+        if len(set(labels)) != len(labels):
+            raise ValueError("labels must be distinct")
+        return labels
 
-def _parse(directory: Path, data: Any) -> tuple[Manifest, dict[str, Any]]:
+
+def _parse(directory: Path, data: Any) -> tuple[Manifest, dict[str, _FileRecord]]:
     """The Manifest of ``data``; a ModelLoadError naming ``manifest.json`` and the first field
     that is missing or of the wrong type or range."""
     where = directory / MANIFEST_NAME
     if not isinstance(data, dict):
         raise ModelLoadError(f"{where}: expected a JSON object")
-    version = data.get("format_version")
-    if not integer(1).test(version):
+    version = _format_version(data)
+    if version is None:
         raise ModelLoadError(f"{where}: no positive integer 'format_version'")
     if version > FORMAT_VERSION:
         raise ModelLoadError(
             f"{directory}: made by a newer guardrails (format {version} > {FORMAT_VERSION}); "
             "upgrade guardrails to load it"
         )
-    missing = [k for k in _REQUIRED if k not in data]
-    if missing:
-        raise ModelLoadError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
-    for name, expect in _FIELDS.items():
-        if name in data and not expect.test(data[name]):
-            raise ModelLoadError(
-                f"{where}: '{name}' must be {expect.description}, got {shown(data[name])}"
-            )
-    files = data["files"]
-    unsafe = [name for name in files if not _is_listed_name(name)]
-    if unsafe:
-        raise ModelLoadError(f"{where}: 'files' lists {shown(unsafe[0])}, not a file inside it")
     try:
-        embedder_config_from_dict(data["embedder"])
-        training = TrainingInfo.from_dict(data.get("training") or {})
+        document = _Document.model_validate(data)
+    except ValidationError as exc:
+        raise ModelLoadError(f"{where}: {field_problem(exc, _Document, data)}") from None
+    try:
+        embedder_config_from_dict(document.embedder)
     except ValueError as exc:
         raise ModelLoadError(f"{where}: {_one_line(exc)}") from exc
     manifest = Manifest(
-        family=data["family"],
-        labels=tuple(data["labels"]),
-        multi_label=data["multi_label"],
-        embedder=data["embedder"],
-        dimension=data["dimension"],
-        params=data.get("params") or {},
-        files=tuple(files),
-        training=training,
-        metrics=data.get("metrics") or {},
-        thresholds=data.get("thresholds"),
+        family=document.family,
+        labels=tuple(document.labels),
+        multi_label=document.multi_label,
+        embedder=document.embedder,
+        dimension=document.dimension,
+        params=document.params,
+        files=tuple(document.files),
+        training=TrainingInfo.from_record(document.training or TrainingRecord()),
+        metrics=document.metrics or {},
+        thresholds=document.thresholds,
         format_version=version,
     )
-    return manifest, files
+    return manifest, document.files
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-_MISSING: Any = object()
+Params = TypeVar("Params", bound=BaseModel)
 
 
-def manifest_param(
-    directory: str | Path,
-    manifest: Manifest,
-    name: str,
-    expect: Expect,
-    default: Any = _MISSING,
-) -> Any:
-    """``manifest.params[name]`` for a family's ``load``, or ``default`` when absent; a
-    ModelLoadError naming ``manifest.json`` and ``params.<name>`` when it is absent without a
-    default or is not what ``expect`` says."""
-    where = Path(directory) / MANIFEST_NAME
-    if name not in manifest.params:
-        if default is _MISSING:
-            raise ModelLoadError(f"{where}: missing 'params.{name}'")
-        return default
-    value = manifest.params[name]
-    if not expect.test(value):
-        raise ModelLoadError(
-            f"{where}: 'params.{name}' must be {expect.description}, got {shown(value)}"
-        )
-    return value
+def manifest_params(directory: str | Path, manifest: Manifest, model: type[Params]) -> Params:
+    """``manifest.params`` checked by a family's ``model``, for its ``load``; a ModelLoadError
+    naming ``manifest.json`` and ``params.<name>`` when a field is missing or is not what the
+    model says."""
+    try:
+        return model.model_validate(dict(manifest.params))
+    except ValidationError as exc:
+        problem = field_problem(exc, model, manifest.params, prefix="params.")
+        raise ModelLoadError(f"{Path(directory) / MANIFEST_NAME}: {problem}") from None
 
 
 def read_manifest(
@@ -382,7 +378,7 @@ def read_manifest(
     type (named: ``'dimension' must be a positive integer``), it holds another ``family``, a
     listed file is missing, truncated or altered, or ``embedder`` differs from the one it was
     trained with. A family's own ``params`` are checked by its ``load``
-    (:func:`manifest_param`).
+    (:func:`manifest_params`).
     """
     directory = Path(directory)
     where = directory / MANIFEST_NAME
@@ -406,7 +402,7 @@ def read_manifest(
         path = directory / name
         if not path.is_file():
             raise ModelLoadError(f"{path}: missing (listed in {MANIFEST_NAME})")
-        if path.stat().st_size != record.get("bytes") or _sha256(path) != record.get("sha256"):
+        if path.stat().st_size != record.bytes or _sha256(path) != record.sha256:
             raise ModelLoadError(f"{path}: truncated or corrupt (size or sha256 differs)")
     if embedder is not None:
         check_embedder(manifest, embedder, directory)

@@ -10,37 +10,112 @@ a truncated or corrupt file is named). There are no Python class paths in it: a 
 resolved by :func:`guardrails.classifiers.load_classifier` through a dict of lazy
 ``"module:attr"`` strings. Reading and writing it is :mod:`guardrails.artifacts`' job.
 
-:class:`Expect` says what a value must be, in words and as a test: the manifest's fields, each
-family's ``params`` and the trainers' options are checked with it, so a wrong value is named
-(``'params.k' must be a positive integer, got 2.5``) instead of failing later.
+The manifest's fields, each family's ``params`` and the trainers' options are checked by
+pydantic models (strict types: no ``"10"`` for 10, no ``true`` for 1). Each field's
+``description`` says in words what its value must be, and :func:`field_problem` turns a
+:class:`~pydantic.ValidationError` into ``'params.k' must be a positive integer, got 2.5``.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any, NamedTuple, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guardrails.embedders.base import EmbedderConfig, embedder_config_from_dict
 
 __all__ = [
-    "BOOLEAN",
     "FORMAT_VERSION",
-    "Expect",
+    "Boolean",
+    "FieldProblem",
+    "Fraction",
     "Manifest",
+    "NonNegativeInteger",
+    "NonNegativeNumber",
+    "PositiveInteger",
+    "PositiveNumber",
     "TrainingInfo",
-    "integer",
-    "number",
-    "one_of",
-    "shown",
+    "TrainingRecord",
+    "field_problem",
 ]
 
 FORMAT_VERSION = 1
 
+PositiveInteger = Annotated[int, Field(gt=0, description="a positive integer")]
+NonNegativeInteger = Annotated[int, Field(ge=0, description="a non-negative integer")]
+PositiveNumber = Annotated[float, Field(gt=0, allow_inf_nan=False, description="a positive number")]
+NonNegativeNumber = Annotated[float, Field(ge=0, allow_inf_nan=False, description="a number >= 0")]
+Fraction = Annotated[
+    float, Field(ge=0, lt=1, allow_inf_nan=False, description="a number in [0, 1)")
+]
+Boolean = Annotated[bool, Field(description="true or false")]
 
-def shown(value: Any) -> str:
+
+class FieldProblem(NamedTuple):
+    """The first field a :class:`~pydantic.ValidationError` is about: its dotted ``path``,
+    what it must be (``expected``; None when it is missing or unknown) and its ``value``."""
+
+    path: str
+    expected: str | None
+    value: Any
+    unknown: bool = False
+
+    def __str__(self) -> str:
+        """``'params.k' must be a positive integer, got 2.5``, ``missing 'params.k'`` or
+        ``unknown field 'params.kk'``."""
+        if self.expected is None:
+            return f"{'unknown field' if self.unknown else 'missing'} '{self.path}'"
+        return f"'{self.path}' {self.must_be()}"
+
+    def must_be(self) -> str:
+        """``must be a positive integer, got 2.5``."""
+        return f"must be {self.expected}, got {_shown(self.value)}"
+
+    def of_option(self) -> str:
+        """``expected a positive integer, got 2.5``, for a message that names the option."""
+        return f"expected {self.expected}, got {_shown(self.value)}"
+
+
+def field_problem(
+    exc: ValidationError, model: type[BaseModel], data: Any, prefix: str = ""
+) -> FieldProblem:
+    """The first error of ``exc`` (raised validating ``data`` as ``model``), told at the
+    deepest field along its path whose ``description`` says what it must be (else in pydantic's
+    words), with that field's value: ``'files' must be a non-empty object of ...``."""
+    error = exc.errors(include_url=False)[0]
+    loc, described, words = error["loc"], 0, None
+    fields: Any = model.model_fields
+    for depth, part in enumerate(loc, start=1):
+        info = fields.get(part) if isinstance(part, str) else None
+        if info is None:
+            break
+        if info.description:
+            described, words = depth, info.description
+        nested = [t for t in (info.annotation, *get_args(info.annotation)) if _is_model(t)]
+        fields = nested[0].model_fields if nested else {}
+    if error["type"] in ("missing", "extra_forbidden"):
+        described, words = len(loc), None
+    elif words is None:
+        described, words = len(loc), error["msg"].removeprefix("Input should be ")
+    path = ".".join(str(part) for part in loc[:described])
+    value = data
+    for part in loc[:described]:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):  # a missing field has no value
+            value = None
+            break
+    return FieldProblem(f"{prefix}{path}", words, value, error["type"] == "extra_forbidden")
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _shown(value: Any) -> str:
     """``value`` as it is written in JSON (``"ten"``, ``2.5``, ``true``), for messages."""
     try:
         return json.dumps(value, ensure_ascii=False)
@@ -48,79 +123,23 @@ def shown(value: Any) -> str:
         return repr(value)
 
 
-@dataclass(frozen=True)
-class Expect:
-    """What a value must be: ``description`` in words (``"a positive integer"``), ``test``."""
+class TrainingRecord(BaseModel):
+    """The ``training`` object of ``manifest.json``, checked before it becomes a
+    :class:`TrainingInfo` (unknown keys are ignored)."""
 
-    description: str
-    test: Callable[[Any], bool]
+    model_config = ConfigDict(strict=True, frozen=True)
 
-    def problem(self, value: Any) -> str | None:
-        """``expected <description>, got <value>``, or None when ``value`` passes."""
-        return None if self.test(value) else f"expected {self.description}, got {shown(value)}"
-
-    def or_null(self) -> Expect:
-        return Expect(f"{self.description} or null", lambda v: v is None or self.test(v))
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def integer(minimum: int) -> Expect:
-    """An integer (not a bool, not 2.0) of at least ``minimum``."""
-    words = {0: "a non-negative integer", 1: "a positive integer"}
-    return Expect(
-        words.get(minimum, f"an integer >= {minimum}"), lambda v: _is_int(v) and v >= minimum
+    source: str | None = Field(None, description="a string or null")
+    sha256: str | None = Field(None, description="a string or null")
+    size: NonNegativeInteger = 0
+    label_counts: dict[str, NonNegativeInteger] = Field(
+        default_factory=dict, description="an object of label counts"
     )
-
-
-def number(*, minimum: float = 0.0, strict: bool = True, below: float | None = None) -> Expect:
-    """A finite number above ``minimum`` (or equal to it unless ``strict``), below ``below``."""
-    if below is not None:
-        words = f"a number in {'(' if strict else '['}{minimum:g}, {below:g})"
-    elif minimum == 0:
-        words = "a positive number" if strict else "a number >= 0"
-    else:
-        words = f"a number {'>' if strict else '>='} {minimum:g}"
-
-    def test(value: Any) -> bool:
-        if not _is_number(value) or value < minimum or (strict and value == minimum):
-            return False
-        return below is None or value < below
-
-    return Expect(words, test)
-
-
-def one_of(*choices: str) -> Expect:
-    names = [shown(choice) for choice in choices]
-    words = " or ".join(names) if len(names) == 2 else f"one of {', '.join(names)}"
-    return Expect(words, lambda v: isinstance(v, str) and v in choices)
-
-
-BOOLEAN = Expect("true or false", lambda v: isinstance(v, bool))
-_TEXT = Expect("a string", lambda v: isinstance(v, str))
-_OBJECT = Expect("an object", lambda v: isinstance(v, dict))
-_TRAINING_FIELDS: dict[str, Expect] = {
-    "source": _TEXT.or_null(),
-    "sha256": _TEXT.or_null(),
-    "size": integer(0),
-    "label_counts": Expect(
-        "an object of label counts",
-        lambda v: isinstance(v, dict) and all(_is_int(n) and n >= 0 for n in v.values()),
-    ),
-    "command": _TEXT.or_null(),
-    "seed": Expect("an integer or null", lambda v: v is None or _is_int(v)),
-    "seconds": number(strict=False).or_null(),
-    "held_out": _OBJECT.or_null(),
-    "sources": Expect(
-        "a list of objects", lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v)
-    ),
-}
+    command: str | None = Field(None, description="a string or null")
+    seed: int | None = Field(None, description="an integer or null")
+    seconds: NonNegativeNumber | None = Field(None, description="a number >= 0 or null")
+    held_out: dict[str, Any] | None = Field(None, description="an object or null")
+    sources: list[dict[str, Any]] = Field(default_factory=list, description="a list of objects")
 
 
 @dataclass(frozen=True)
@@ -151,18 +170,9 @@ class TrainingInfo:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainingInfo:
-        """The record of ``manifest.json``; a ValueError naming the first wrongly typed field
-        (``'training.size' must be a non-negative integer, got "six"``)."""
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        for name, value in known.items():
-            expect = _TRAINING_FIELDS[name]
-            if not expect.test(value):
-                raise ValueError(
-                    f"'training.{name}' must be {expect.description}, got {shown(value)}"
-                )
-        known["sources"] = tuple(known.get("sources") or ())
-        return cls(**known)
+    def from_record(cls, record: TrainingRecord) -> TrainingInfo:
+        """The :class:`TrainingInfo` of a checked ``training`` record."""
+        return cls(**record.model_dump(exclude={"sources"}), sources=tuple(record.sources))
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ def test_an_unwritable_parent_is_a_usage_error(tmp_path, capsys):
         ("knn", ["--option", "k=true"], "--option k: expected a positive integer, got true"),
         ("knn", ["--k", "0"], "--k: expected a positive integer, got 0"),
         ("knn", ["--M", "1"], "--M: expected an integer >= 2, got 1"),
-        ("knn", ["--option", "search=fast"], '--option search: expected one of "auto", '),
+        ("knn", ["--option", "search=fast"], "--option search: expected 'auto', 'exact' or "),
         ("knn", ["--option", "exact_below=null"], None),
         ("setfit", ["--option", "epochs=0"], "--option epochs: expected a positive number, got 0"),
         ("setfit", ["--option", "lp_ft=yes"], '--option lp_ft: expected true or false, got "yes"'),
@@ -250,7 +250,7 @@ CORRUPTIONS = [
     ("both", "thresholds", {"spam": 0.5}, "'thresholds' must"),
     ("centroid", "params.temperature", "hot", "'params.temperature' must be a positive number"),
     ("centroid", "params.temperature", _DELETE, "missing 'params.temperature'"),
-    ("knn", "params.search", "bogus", '\'params.search\' must be "exact" or "hnsw"'),
+    ("knn", "params.search", "bogus", "'params.search' must be 'exact' or 'hnsw', got \"bogus\""),
     ("knn", "params.k", 2.5, "'params.k' must be a positive integer, got 2.5"),
     ("knn", "params.smoothing", 1.5, "'params.smoothing' must be a number in [0, 1)"),
 ]

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from guardrails.artifacts import (
     Manifest,
     TrainingInfo,
     load_arrays,
-    manifest_param,
+    manifest_params,
     read_manifest,
     save_arrays,
     saving,
@@ -34,9 +35,27 @@ from guardrails.classifiers import EmbedderSlot
 from guardrails.classifiers.base import Classifier
 from guardrails.embedders.base import Embedder, EmbedderConfig
 from guardrails.errors import ModelLoadError
-from guardrails.manifest import number, one_of
+from guardrails.manifest import PositiveNumber
 
 __all__ = ["CentroidClassifier", "centroids_and_loo_cosines"]
+
+
+class _TemperatureParams(BaseModel):
+    """The ``params`` of a single-label classifier: its fitted temperature."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    calibration: Literal["temperature"] = "temperature"
+    temperature: PositiveNumber
+
+
+class _PlattParams(BaseModel):
+    """The ``params`` of a multi-label classifier (its Platt scaling is an array)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    calibration: Literal["platt"] = "platt"
+
 
 _ARRAYS = "centroids.safetensors"
 
@@ -127,11 +146,8 @@ class CentroidClassifier(Classifier):
     def load(cls, directory: str | Path, *, embedder: Embedder | None = None) -> CentroidClassifier:
         directory = Path(directory)
         manifest = read_manifest(directory, family=cls.family, embedder=embedder)
-        calibration = "platt" if manifest.multi_label else "temperature"
-        manifest_param(directory, manifest, "calibration", one_of(calibration), calibration)
-        temperature = None
-        if not manifest.multi_label:
-            temperature = manifest_param(directory, manifest, "temperature", number())
+        params = _PlattParams if manifest.multi_label else _TemperatureParams
+        temperature = getattr(manifest_params(directory, manifest, params), "temperature", None)
         names = ["centroids", "platt"] if manifest.multi_label else ["centroids"]
         arrays = load_arrays(directory / _ARRAYS, names)
         if arrays["centroids"].shape[-1] != manifest.dimension:

@@ -21,15 +21,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from guardrails.artifacts import (
     Manifest,
     TrainingInfo,
     load_arrays,
-    manifest_param,
+    manifest_params,
     read_manifest,
     save_arrays,
     saving,
@@ -40,11 +41,28 @@ from guardrails.classifiers.base import Classifier, Prediction, assemble_predict
 from guardrails.classifiers.neighbour_index import EXACT_BELOW, NeighbourIndex, import_hnswlib
 from guardrails.embedders.base import Embedder, EmbedderConfig
 from guardrails.errors import ModelLoadError
-from guardrails.manifest import integer, number, one_of
+from guardrails.manifest import Fraction, PositiveInteger, PositiveNumber
 
 __all__ = ["EXACT_BELOW", "KnnClassifier", "NeighbourIndex", "knn_vote", "vote_weights"]
 
 _ARRAYS, _IDS, _INDEX = "knn.safetensors", "ids.json", "index.bin"
+
+
+class _ExactParams(BaseModel):
+    """The ``params`` a classifier reads back; the trainer's other options are recorded
+    beside them for provenance and ignored here."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    search: Literal["exact", "hnsw"]
+    k: PositiveInteger
+    size: PositiveInteger
+    temperature: PositiveNumber
+    smoothing: Fraction
+
+
+class _HnswParams(_ExactParams):
+    ef_search: PositiveInteger
 
 
 def knn_vote(
@@ -202,16 +220,9 @@ class KnnClassifier(Classifier):
     def load(cls, directory: str | Path, *, embedder: Embedder | None = None) -> KnnClassifier:
         directory = Path(directory)
         manifest = read_manifest(directory, family=cls.family, embedder=embedder)
-        params = manifest.params
-
-        def param(name: str, expect: Any) -> Any:
-            return manifest_param(directory, manifest, name, expect)
-
-        exact = param("search", one_of("exact", "hnsw")) == "exact"
-        k, size = param("k", integer(1)), param("size", integer(1))
-        temperature = param("temperature", number())
-        smoothing = param("smoothing", number(strict=False, below=1.0))
-        ef_search = None if exact else param("ef_search", integer(1))
+        hnsw_search = manifest.params.get("search") == "hnsw"
+        params = manifest_params(directory, manifest, _HnswParams if hnsw_search else _ExactParams)
+        exact = not isinstance(params, _HnswParams)
         arrays = load_arrays(
             directory / _ARRAYS, ["targets", "label_weights"] + (["vectors"] if exact else [])
         )
@@ -221,8 +232,8 @@ class KnnClassifier(Classifier):
                 index = NeighbourIndex(vectors=arrays["vectors"])
             else:
                 hnsw = import_hnswlib().Index(space="cosine", dim=manifest.dimension)
-                hnsw.load_index(str(directory / _INDEX), max_elements=size)
-                hnsw.set_ef(max(ef_search, k))
+                hnsw.load_index(str(directory / _INDEX), max_elements=params.size)
+                hnsw.set_ef(max(params.ef_search, params.k))
                 index = NeighbourIndex(hnsw=hnsw)
             return cls(
                 manifest.labels,
@@ -231,11 +242,11 @@ class KnnClassifier(Classifier):
                 index,
                 embedder_config=manifest.embedder_config,
                 multi_label=manifest.multi_label,
-                k=k,
-                temperature=temperature,
-                smoothing=smoothing,
+                k=params.k,
+                temperature=params.temperature,
+                smoothing=params.smoothing,
                 label_weights=arrays["label_weights"],
-                params=params,
+                params=manifest.params,
                 embedder=embedder,
                 **manifest.provenance(),
             )

@@ -25,15 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from guardrails.artifacts import (
     Manifest,
     TrainingInfo,
     load_arrays,
-    manifest_param,
+    manifest_params,
     read_manifest,
     save_arrays,
     saving,
@@ -43,7 +44,7 @@ from guardrails.calibration import sigmoid, softmax
 from guardrails.classifiers.base import Classifier
 from guardrails.embedders.base import Embedder, TextEmbedderConfig
 from guardrails.errors import MissingDependency, ModelLoadError
-from guardrails.manifest import Expect, integer, one_of
+from guardrails.manifest import PositiveInteger
 
 __all__ = ["SetFitClassifier"]
 
@@ -51,10 +52,24 @@ _HEAD = "head.safetensors"
 _BODY = "body"
 _DELTA = "body.safetensors"
 _STORAGE = ("max_length", "body", "base_sha256")
-_SHA256 = Expect(
-    "a sha256 (64 hex digits)",
-    lambda v: isinstance(v, str) and len(v) == 64 and all(c in "0123456789abcdef" for c in v),
-)
+
+
+class _Params(BaseModel):
+    """The ``params`` a classifier reads back; the trainer's options are recorded beside them
+    for provenance and ignored here."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
+    max_length: PositiveInteger | None = Field(None, description="a positive integer")
+    body: Literal["body", "body.safetensors"] = _BODY
+
+
+class _DeltaParams(_Params):
+    """A body saved as its changes to the base encoder also records the base's fingerprint."""
+
+    base_sha256: Annotated[
+        str, Field(pattern="^[0-9a-f]{64}$", description="a sha256 (64 hex digits)")
+    ]
 
 
 class SetFitClassifier(Classifier):
@@ -162,16 +177,15 @@ class SetFitClassifier(Classifier):
         config = manifest.embedder_config
         if not isinstance(config, TextEmbedderConfig):
             raise ModelLoadError(f"{directory}: a setfit classifier needs a text encoder")
-        max_length = manifest_param(directory, manifest, "max_length", integer(1), None)
-        stored = manifest_param(directory, manifest, "body", one_of(_BODY, _DELTA), _BODY)
+        delta = manifest.params.get("body") == _DELTA
+        params = manifest_params(directory, manifest, _DeltaParams if delta else _Params)
         head = load_arrays(directory / _HEAD, ["weight", "bias"])
-        if stored == _DELTA:
+        if isinstance(params, _DeltaParams):
             from guardrails.classifiers.encoder_delta import load_delta
 
-            fingerprint = manifest_param(directory, manifest, "base_sha256", _SHA256)
-            body = load_delta(directory / _DELTA, config, fingerprint, max_length)
+            body = load_delta(directory / _DELTA, config, params.base_sha256, params.max_length)
         else:
-            body = _load_body(directory / stored, config, max_length)
+            body = _load_body(directory / params.body, config, params.max_length)
         if body.dimension != manifest.dimension:
             raise ModelLoadError(
                 f"{directory}: the encoder gives {body.dimension}-d vectors, "

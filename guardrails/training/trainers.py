@@ -11,9 +11,10 @@ Every trainer takes the keyword arguments ``embedder`` (``None`` for the dataset
 default, an :class:`Embedder`, an embedder config, its tagged dict, or a text model name),
 ``seed``, ``progress`` (a tqdm bar on stderr) and its family's options, and has
 ``train(dataset, *, command=None) -> Classifier``. Families resolve lazily from :data:`TRAINERS`
-so that SetFit's torch training code is imported only when asked for. :data:`OPTIONS` says what
-each option's value must be; :func:`check_options` checks names, types and ranges before any
-data is read or embedded (a new option needs a line there; a test keeps it complete).
+so that SetFit's torch training code is imported only when asked for. :class:`TrainerOptions`
+(a pydantic model; :data:`OPTIONS` are its fields) says what each option's value must be;
+:func:`check_options` checks names, types and ranges before any data is read or embedded (a new
+option needs a field there; a test keeps it complete).
 
 This module holds what every trainer shares. The centroid and knn trainers live in
 :mod:`guardrails.training.embedding_trainers`, SetFit's in
@@ -28,9 +29,11 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from guardrails.artifacts import TrainingInfo
 from guardrails.embedders.base import (
@@ -42,7 +45,15 @@ from guardrails.embedders.base import (
     load_embedder,
 )
 from guardrails.errors import InputError
-from guardrails.manifest import BOOLEAN, Expect, integer, number, one_of, shown
+from guardrails.manifest import (
+    Boolean,
+    Fraction,
+    NonNegativeInteger,
+    NonNegativeNumber,
+    PositiveInteger,
+    PositiveNumber,
+    field_problem,
+)
 from guardrails.training.losses import PAIR_LOSSES
 
 if TYPE_CHECKING:
@@ -53,6 +64,7 @@ __all__ = [
     "OPTIONS",
     "TRAINERS",
     "Trainer",
+    "TrainerOptions",
     "check_options",
     "check_trainable",
     "embed_dataset",
@@ -71,42 +83,55 @@ TRAINERS: dict[str, str] = {
 
 EmbedderLike = Embedder | EmbedderConfig | dict[str, Any] | str | None
 
-OPTIONS: dict[str, Expect] = {
+PairLoss = Literal[tuple(sorted(PAIR_LOSSES))]  # type: ignore[valid-type]
+
+
+class TrainerOptions(BaseModel):
+    """What each family option's value must be, for every family that has the option. An
+    option left out keeps its trainer's default (not repeated here: the ``None`` defaults only
+    mark the options optional and are never validated, so an explicit null is refused unless
+    the option allows it). Which family has which option is its trainer's signature."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+
     # centroid and knn (and setfit's head)
-    "class_weight": one_of("balanced", "none"),
+    class_weight: Literal["balanced", "none"] = None
     # knn
-    "k": integer(1),
-    "search": one_of("auto", "exact", "hnsw"),
-    "exact_below": integer(0).or_null(),
-    "M": integer(2),
-    "ef_construction": integer(1),
-    "ef_search": integer(1),
-    "calibration_size": integer(2),
+    k: PositiveInteger = None
+    search: Literal["auto", "exact", "hnsw"] = None
+    exact_below: NonNegativeInteger | None = Field(
+        None, description="a non-negative integer or null"
+    )
+    M: int = Field(None, ge=2, description="an integer >= 2")
+    ef_construction: PositiveInteger = None
+    ef_search: PositiveInteger = None
+    calibration_size: int = Field(None, ge=2, description="an integer >= 2")
     # setfit
-    "num_pairs": integer(1).or_null(),
-    "num_iterations": integer(1).or_null(),
-    "epochs": number(),
-    "batch_size": integer(2),
-    "min_steps": integer(0),
-    "max_steps": integer(0),
-    "lr": number(),
-    "loss": one_of(*sorted(PAIR_LOSSES)),
-    "temperature": number(),
-    "warmup": number(strict=False, below=1.0),
-    "weight_decay": number(strict=False),
-    "head_c": number(),
-    "lp_ft": BOOLEAN,
-    "lp_ft_epochs": integer(1),
-    "lp_ft_lr": number(),
-    "chunk_size": integer(1),
-    "train_layers": Expect(
-        '"auto", null (the whole encoder) or a positive integer',
-        lambda v: v in ("auto", None) or integer(1).test(v),
-    ),
-    "body_dtype": one_of("float32", "float16"),
-    "num_threads": integer(1).or_null(),
-}
-"""What each family option's value must be (for every family that has the option)."""
+    num_pairs: PositiveInteger | None = Field(None, description="a positive integer or null")
+    num_iterations: PositiveInteger | None = Field(None, description="a positive integer or null")
+    epochs: PositiveNumber = None
+    batch_size: int = Field(None, ge=2, description="an integer >= 2")
+    min_steps: NonNegativeInteger = None
+    max_steps: NonNegativeInteger = None
+    lr: PositiveNumber = None
+    loss: PairLoss = None
+    temperature: PositiveNumber = None
+    warmup: Fraction = None
+    weight_decay: NonNegativeNumber = None
+    head_c: PositiveNumber = None
+    lp_ft: Boolean = None
+    lp_ft_epochs: PositiveInteger = None
+    lp_ft_lr: PositiveNumber = None
+    chunk_size: PositiveInteger = None
+    train_layers: Literal["auto"] | PositiveInteger | None = Field(
+        None, description='"auto", null (the whole encoder) or a positive integer'
+    )
+    body_dtype: Literal["float32", "float16"] = None
+    num_threads: PositiveInteger | None = Field(None, description="a positive integer or null")
+
+
+OPTIONS: dict[str, FieldInfo] = TrainerOptions.model_fields
+"""Every family option by name (the fields of :class:`TrainerOptions`)."""
 
 
 class Trainer(Protocol):
@@ -204,11 +229,11 @@ def check_options(
     family: str, options: Mapping[str, Any], flags: Mapping[str, str] | None = None
 ) -> type:
     """The trainer class of ``family``, once ``options`` are known to it and each value is of
-    the right type and range (:data:`OPTIONS`); else a ValueError naming the family or option:
-    ``k must be a positive integer, got 2.5``, or with ``flags`` (how each option was given on
-    a command line) ``--option k: expected a positive integer, got 2.5``. Builds the trainer
-    once (cheap: it stores its options), so checks across options (``min_steps <= max_steps``)
-    also run before any data is read."""
+    the right type and range (:class:`TrainerOptions`); else a ValueError naming the family or
+    option: ``k must be a positive integer, got 2.5``, or with ``flags`` (how each option was
+    given on a command line) ``--option k: expected a positive integer, got 2.5``. Builds the
+    trainer once (cheap: it stores its options), so checks across options (``min_steps <=
+    max_steps``) also run before any data is read."""
     if family not in TRAINERS:
         raise ValueError(f"unknown family {family!r} (known: {', '.join(TRAINERS)})")
     trainer_cls = pkgutil.resolve_name(TRAINERS[family])
@@ -218,13 +243,14 @@ def check_options(
         if unknown:
             known = sorted(set(accepted) - {"embedder", "seed", "progress"})
             raise ValueError(f"unknown option(s) {unknown} for {family} (known: {known})")
-    for name, value in options.items():
-        expect = OPTIONS.get(name)
-        if expect is None or expect.test(value):
-            continue
-        if flags is not None:
-            raise ValueError(f"{flags.get(name, name)}: {expect.problem(value)}")
-        raise ValueError(f"{name} must be {expect.description}, got {shown(value)}")
+    try:
+        TrainerOptions.model_validate(options)
+    except ValidationError as exc:
+        problem = field_problem(exc, TrainerOptions, options)
+        if flags is None:
+            raise ValueError(f"{problem.path} {problem.must_be()}") from None
+        flag = flags.get(problem.path, problem.path)
+        raise ValueError(f"{flag}: {problem.of_option()}") from None
     trainer_cls(progress=False, **options)
     return trainer_cls
 
