@@ -217,3 +217,35 @@ def test_the_engines_fast_finding_equals_one_built_as_usual():
     usual = Finding("s", "regex", "ticket", Action.FLAG, 0.5, 0.4, (1, 5), "d", ("e",))
     fast = Finding._trusted(*astuple(usual))
     assert fast == usual and hash(fast) == hash(usual) and fast.verdict is usual.verdict
+
+
+def test_what_a_redaction_rebuilds_is_checked_too(root):
+    engine = Engine.from_path(root / "policies" / "default.yaml")
+    hidden = "use AKIA\u200bIOSFODNN7EXAMPLE for the bucket"
+    decision = engine.check(hidden)
+    assert decision.verdict is Verdict.BLOCK  # the key, once the zero-width space is gone
+    key = next(f for f in decision.findings if f.label == "aws_access_key")
+    assert hidden[slice(*key.span)] == "AKIA\u200bIOSFODNN7EXAMPLE"  # all of it, in the original
+
+    mail = "write to a\u200b.b@example.com or a.b@example.com today"
+    decision = engine.check(mail)
+    assert decision.verdict is Verdict.FLAG
+    assert decision.redacted_text == "write to [EMAIL] or [EMAIL] today"
+    spans = sorted(f.span for f in decision.findings if f.label == "email")
+    assert [mail[slice(*s)] for s in spans] == ["a\u200b.b@example.com", "a.b@example.com"]
+
+    assert engine.check("pass\u200bword").redacted_text == "password"  # nothing rebuilt
+
+
+def test_redaction_maps_spans_back_onto_the_original():
+    from guardrails.redaction import redact_with_map, to_original
+
+    text = "ab\u200bcd mail x@y.io end"
+    at = text.index("x@")
+    redacted, segments = redact_with_map(text, [((2, 3), ""), ((at, at + 6), "[EMAIL]")])
+    assert redacted == "abcd mail [EMAIL] end"
+    assert to_original((0, 4), segments) == (0, 5)  # across the removed character
+    inside = redacted.index("[EMAIL]") + 2
+    assert to_original((inside, inside + 1), segments) == (at, at + 6)  # the whole of it
+    tail = redacted.index(" end")
+    assert text[slice(*to_original((tail, tail + 4), segments))] == " end"
