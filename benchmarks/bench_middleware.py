@@ -138,8 +138,8 @@ def _ml_policy(tmp: Path, rows: int) -> Path:
     policy = yaml.safe_load((ROOT / "policies" / "default.yaml").read_text())
     policy.pop("tests", None)
     policy["name"] = "default-plus-ml"
-    # 16 requests at once on two shared cores queue for the model longer than the default
-    # 200 ms budget; a timed-out step would fail closed and block
+    # 16 requests at once on two shared cores (beside the client) can queue for the model
+    # longer than the default 1 s budget; a timed-out step would fail closed and block
     policy["defaults"]["timeout_ms"] = 5000
     policy["steps"].append(
         {

@@ -149,16 +149,30 @@ def decision_recorder(
     audit: AuditLog | None = None,
     metrics: Any = None,
     *,
+    policy: Any = None,
     policy_digest: str = "",
     shadow: bool = False,
 ) -> Callable[[Decision, str], None]:
-    """A ``(decision, route)`` callback that writes the audit log and the metrics, e.g. for
-    ``GuardrailsMiddleware(on_decision=decision_recorder(AuditLog("audit.jsonl"), Metrics()))``.
+    """A ``(decision, route)`` callback that writes the audit log and the metrics, e.g.
+
+        live = LiveEngine("policies/chat.yaml")
+        app.add_middleware(GuardrailsMiddleware, policy=live,
+                           on_decision=decision_recorder(AuditLog("audit.jsonl"), policy=live))
+
+    ``policy`` (the middleware's ``LiveEngine`` or ``Engine``) gives each record the sha256 of
+    the policy in force when it is written, so records name the version after a hot reload;
+    ``policy_digest`` is a fixed value instead.
     """
+
+    def digest() -> str:
+        if policy is None:
+            return policy_digest
+        engine = getattr(policy, "engine", policy)  # a LiveEngine's current engine
+        return str(engine.policy.digest)
 
     def record(decision: Decision, route: str) -> None:
         if audit is not None:
-            audit.record(decision, route=route, policy_digest=policy_digest, shadow=shadow)
+            audit.record(decision, route=route, policy_digest=digest(), shadow=shadow)
         if metrics is not None:
             metrics.observe(decision, shadow=shadow)
 

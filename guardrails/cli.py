@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from guardrails.cli_calibrate import cmd_calibrate
-from guardrails.cli_common import EXIT_CONFIG, EXIT_INPUT, EXIT_USAGE, _engine, _Failure
+from guardrails.cli_common import (
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    EXIT_USAGE,
+    _engine,
+    _Failure,
+    close_engines,
+)
 from guardrails.decision import Verdict
 from guardrails.errors import GuardrailsError, InputError, PolicyError
 
@@ -286,6 +293,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return _handle(args)
+    finally:
+        close_engines()
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except _Failure as exc:

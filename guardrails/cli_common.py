@@ -19,7 +19,20 @@ class _Failure(Exception):
         self.code = code
 
 
+_OPEN: list[Any] = []
+
+
 def _engine(policy_path: str) -> Any:
+    """The engine of a policy file, closed by :func:`close_engines` when the command ends."""
     from guardrails.engine import Engine
 
-    return Engine.from_path(policy_path)
+    engine = Engine.from_path(policy_path)
+    _OPEN.append(engine)
+    return engine
+
+
+def close_engines() -> None:
+    """Stop the model threads of every engine a command made: a process that exits with them
+    still running can abort in native code (exit 134) after printing the right answer."""
+    while _OPEN:
+        _OPEN.pop().close()

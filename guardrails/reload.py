@@ -169,14 +169,25 @@ class LiveEngine:
                 await asyncio.to_thread(self.reload)
                 targets = {p.resolve() for p in self.watched_paths()}
 
-    def install_sighup(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
-        """Reload on SIGHUP (POSIX; call from the main thread)."""
+    def install_sighup(
+        self,
+        loop: asyncio.AbstractEventLoop | None = None,
+        also: Callable[[], None] | None = None,
+    ) -> None:
+        """Reload on SIGHUP (POSIX; call from the main thread), and call ``also`` (e.g. reopen
+        a log that logrotate moved: one handler per signal, so both go here)."""
         if not hasattr(signal, "SIGHUP"):
             return
+
+        def hangup() -> None:
+            if also is not None:
+                also()
+            self.reload()
+
         if loop is not None:
-            loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, self.reload))
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, hangup))
         else:
-            signal.signal(signal.SIGHUP, lambda signum, frame: self.reload())
+            signal.signal(signal.SIGHUP, lambda signum, frame: hangup())
 
 
 def _settled(

@@ -148,3 +148,15 @@ def test_an_internal_error_exits_70_never_1(capsys, monkeypatch, root):
     code, _, err = run(capsys, "check", "-p", str(root / "policies/default.yaml"), "hello")
     assert code == 70
     assert "RuntimeError: a bug" in err and "internal error" in err
+
+
+def test_every_engine_a_command_makes_is_closed(capsys, monkeypatch, root):
+    from guardrails import Engine
+
+    closed = []
+    real_close = Engine.close
+    monkeypatch.setattr(Engine, "close", lambda self: closed.append(self) or real_close(self))
+    policy = str(root / "policies/default.yaml")
+    assert run(capsys, "check", "-p", policy, "hello")[0] == 0
+    assert run(capsys, "test", policy, policy)[0] == 0
+    assert len(closed) == 3  # model threads stopped before the process exits

@@ -131,3 +131,42 @@ def test_no_look_at_the_files_without_a_reload_interval_or_for_a_given_engine(po
     assert fixed.reload() and fixed.engine.policy.name == "v2"  # reload() still works
     with pytest.raises(ValueError, match="reload_interval"):
         LiveEngine(policy_file, reload_interval=0)
+
+
+def test_sighup_also_reopens_what_it_is_given(policy_file, tmp_path):
+    from guardrails.audit import AuditLog
+    from guardrails.decision import Decision, Verdict
+
+    live = LiveEngine(policy_file)
+    log = tmp_path / "audit.jsonl"
+    audit = AuditLog(log)
+    previous = signal.getsignal(signal.SIGHUP)
+    try:
+        live.install_sighup(also=audit.reopen)
+        audit.record(Decision(Verdict.ALLOW), route="/a")
+        log.rename(tmp_path / "audit.jsonl.1")  # what logrotate does
+        os.kill(os.getpid(), signal.SIGHUP)
+        audit.record(Decision(Verdict.ALLOW), route="/b")
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+        audit.close()
+    assert '"/a"' in (tmp_path / "audit.jsonl.1").read_text()
+    assert '"/b"' in log.read_text() and '"/a"' not in log.read_text()
+
+
+def test_audit_records_name_the_policy_in_force(policy_file, tmp_path):
+    import io
+    import json
+
+    from guardrails.audit import AuditLog, decision_recorder
+
+    live = LiveEngine(policy_file, reload_interval=None)
+    stream = io.StringIO()
+    record = decision_recorder(AuditLog(stream), policy=live)
+    record(live.engine.check("hello"), "/chat")
+    policy_file.write_text(POLICY.format(n=2, word="pear"))
+    live.reload()
+    record(live.engine.check("hello"), "/chat")
+    first, second = (json.loads(line)["policy_sha256"] for line in stream.getvalue().splitlines())
+    assert first and second and first != second
+    assert second == live.engine.policy.digest

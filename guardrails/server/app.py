@@ -75,8 +75,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         task = asyncio.create_task(live.watch(stop)) if watch else None
-        if sighup:
-            live.install_sighup(asyncio.get_running_loop())
+        if sighup:  # also starts a new audit file once logrotate has moved the old one
+            reopen = audit.reopen if isinstance(audit, AuditLog) else None
+            live.install_sighup(asyncio.get_running_loop(), also=reopen)
         try:
             yield
         finally:
