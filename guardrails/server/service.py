@@ -38,6 +38,9 @@ from guardrails.server.requests import (
 logger = logging.getLogger("guardrails.server")
 
 
+_MULTIPART_OPTIONS = frozenset({"direction", "prompt", "model", "top_k"})
+
+
 class _Service:
     def __init__(
         self,
@@ -117,10 +120,19 @@ class _Service:
             if isinstance(value, str):
                 if key == "input":
                     items.append(value)
-                else:
+                elif key in _MULTIPART_OPTIONS:
                     options[key] = value
+                else:  # text sent under another name would otherwise go unchecked
+                    raise _BadRequest(
+                        400,
+                        "invalid_request",
+                        f"unknown field {key[:50]!r}: send text as 'input' fields "
+                        f"(options: {', '.join(sorted(_MULTIPART_OPTIONS))})",
+                    )
             else:
                 items.append(_upload(await value.read(), value.content_type, key))
+        if not items:
+            raise _BadRequest(400, "invalid_request", "no 'input' field and no file to check")
         return items, options
 
     async def moderate(self, request: Request) -> Response:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import textwrap
 
 import httpx
 import pytest
@@ -171,3 +172,27 @@ async def test_shadow_mode_reports_but_does_not_enforce(root, audit_stream):
 async def test_classify_unknown_model_is_404(client):
     response = await client.post("/v1/classify", json={"model": "nope", "input": "hi"})
     assert response.status_code == 404 and response.json()["error"] == "unknown_model"
+
+
+async def test_multipart_text_under_another_name_is_refused_not_skipped(client):
+    def multipart(**fields: str) -> dict:
+        parts = [
+            f'--b\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+            for k, v in fields.items()
+        ]
+        body = ("".join(parts) + "--b--\r\n").encode()
+        return {"content": body, "headers": {"content-type": "multipart/form-data; boundary=b"}}
+
+    response = await client.post("/v1/moderate", **multipart(text=f"key {AWS}"))
+    assert response.status_code == 400 and "unknown field 'text'" in response.json()["detail"]
+    response = await client.post("/v1/moderate", **multipart(direction="input"))
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    response = await client.post("/v1/moderate", **multipart(input=f"key {AWS}", prompt="hi"))
+    assert response.json()["results"][0]["verdict"] == "block"
+
+
+async def test_base64_images_may_be_wrapped_in_lines(client):
+    wrapped = "\n".join(textwrap.wrap(base64.b64encode(PNG).decode(), 76))
+    assert "\n" in wrapped
+    response = await client.post("/v1/moderate", json={"input": [], "images": [wrapped]})
+    assert [r["status"] for r in response.json()["results"]] == ["ok"]
