@@ -31,7 +31,8 @@ from guardrails.errors import GuardrailsError, InputError, StepTimeout
 from guardrails.memo import MEMO_MAX_CHARS, MEMO_SIZE, RecentDecisions
 from guardrails.policy.loader import load_policy, policy_from_string
 from guardrails.policy.schema import Policy
-from guardrails.redaction import apply_redactions, redact_with_map, replacement_for, to_original
+from guardrails.recheck import recheck_redacted
+from guardrails.redaction import apply_redactions, replacement_for
 from guardrails.rules.base import CheckContext, Detection, ScanResult
 from guardrails.steps import _compile, _Step
 
@@ -43,7 +44,6 @@ _NO_SCORES: MappingProxyType[str, Any] = MappingProxyType({})
 _VERDICTS = (Verdict.ALLOW, Verdict.FLAG, Verdict.BLOCK)  # by rank
 _ACTION_RANK = {action: action.verdict.rank for action in Action}  # for the hot path
 _REDACT = Action.REDACT
-_MAX_REDACTION_PASSES = 4  # a redacted text checked again; each pass must find something new
 
 
 class Engine:
@@ -67,7 +67,7 @@ class Engine:
             }
             for d in Direction
         }
-        self._rules = {  # the text rule steps, which re-check a redacted text (see _rescan)
+        self._rules = {  # the text rule steps, which check a redacted text again
             d: tuple(s for s in self._plan[d]["text"] if s.scan is not None) for d in Direction
         }
         self._run_all = policy.defaults.run_all
@@ -232,18 +232,8 @@ class Engine:
                 scores[step.id] = MappingProxyType(dict(result.scores))
                 result = result.detections
             for detection in result:
-                action = detection.action or step.action
-                finding = Finding._trusted(
-                    step.id,
-                    step.kind,
-                    detection.label,
-                    action,
-                    detection.score,
-                    detection.threshold,
-                    detection.span,
-                    detection.detail,
-                    detection.evidence,
-                )
+                finding = step.finding(detection, detection.span)
+                action = finding.action
                 findings.append(finding)
                 if _ACTION_RANK[action] > rank:
                     rank = _ACTION_RANK[action]
@@ -254,14 +244,16 @@ class Engine:
         redacted = None
         if redactions:
             if rank < 2 or run_all:
-                redacted, rank, failed = self._rescan(
+                redacted, rank, failed = recheck_redacted(
                     content,  # type: ignore[arg-type]
                     redactions,
                     findings,
                     rank,
                     context,
-                    direction,
-                    timings,
+                    steps=self._rules[direction],
+                    run_all=run_all,
+                    timings=timings,
+                    failure=self._failure,
                 )
                 if failed:
                     memo = None
@@ -280,68 +272,6 @@ class Engine:
         if memo is not None:
             memo.put(content, decision)  # type: ignore[arg-type]
         return decision
-
-    def _rescan(
-        self,
-        text: str,
-        redactions: list[tuple[tuple[int, int], str]],
-        findings: list[Finding],
-        rank: int,
-        context: CheckContext,
-        direction: Direction,
-        timings: dict[str, float],
-    ) -> tuple[str, int, bool]:
-        """The redacted text, checked again by the rule steps until nothing new is found.
-
-        A redaction can make what no step saw: removing a zero-width character from
-        ``AKIA\u200bIOSFODNN7EXAMPLE`` rebuilds an AWS key. What the rules find in the redacted
-        text is added to ``findings`` (spans mapped back onto the original text, so they mask
-        all of it) and redacted or blocked in turn. Returns the final redacted text, the rank
-        and whether a step failed. ML steps are not run again: they scored the text as sent.
-        """
-        run_all = self._run_all
-        seen = {(f.step, f.label, f.span) for f in findings}
-        failed = False
-        clock = time.perf_counter
-        for _ in range(_MAX_REDACTION_PASSES):
-            current, segments = redact_with_map(text, redactions)
-            found = False
-            for step in self._rules[direction]:
-                if rank == 2 and not run_all:
-                    return current, rank, failed
-                if rank and not run_all and step.max_rank <= rank and not step.always_runs:
-                    continue
-                started = clock()
-                try:
-                    result = step.scan(current, context)  # type: ignore[misc]
-                except Exception as exc:
-                    result, failed = [self._failure(step, exc)], True
-                timings[step.id] = timings.get(step.id, 0.0) + (clock() - started) * 1000.0
-                for detection in result or ():
-                    span = detection.span and to_original(detection.span, segments)
-                    if (step.id, detection.label, span) in seen:
-                        continue
-                    seen.add((step.id, detection.label, span))
-                    action = detection.action or step.action
-                    finding = Finding._trusted(
-                        step.id,
-                        step.kind,
-                        detection.label,
-                        action,
-                        detection.score,
-                        detection.threshold,
-                        span,
-                        detection.detail,
-                        detection.evidence,
-                    )
-                    findings.append(finding)
-                    rank = max(rank, _ACTION_RANK[action])
-                    if action is _REDACT and span is not None:
-                        redactions.append((span, replacement_for(finding)))
-                        found = True
-            if not found:
-                return current, rank, failed
-        return apply_redactions(text, redactions), rank, failed
 
     async def _run_async(self, step: _Step, text: str, context: CheckContext) -> Any:
         timeout = self.policy.defaults.timeout_ms / 1000.0

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from guardrails.decision import Action, Direction, Verdict
+from guardrails.decision import Action, Direction, Finding, Verdict
 from guardrails.errors import GuardrailsError, PolicyError
 from guardrails.policy.schema import LocatedValueError, Policy
-from guardrails.rules.base import CheckContext, resolve_check
+from guardrails.rules.base import CheckContext, Detection, resolve_check
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,20 @@ class _Step:
     modality: str  # "text" or "image": the content the check reads
     always_runs: bool  # redact and log steps produce text and audit records, not a verdict
     scan: Callable[[str, CheckContext], Any] | None  # a rule's bound ``scan``; None for ML
+
+    def finding(self, detection: Detection, span: tuple[int, int] | None) -> Finding:
+        """What ``detection`` (at ``span`` of the text checked) is in a decision."""
+        return Finding._trusted(
+            self.id,
+            self.kind,
+            detection.label,
+            detection.action or self.action,
+            detection.score,
+            detection.threshold,
+            span,
+            detection.detail,
+            detection.evidence,
+        )
 
 
 def _compile(policy: Policy, hub: Callable[[], Any]) -> list[_Step]:
