@@ -8,10 +8,12 @@ image uploads, data URLs, text bodies), checks every item concurrently and acts 
 severe verdict: **block** answers ``block_status`` with the steps and labels (never the matched
 text); **flag** lets the request through with ``X-Guardrails-Decision: flag`` and the decisions
 in ``request.state.guardrails``; **redact** hands the app the body with each redacted string in
-place. Input it cannot read (malformed JSON, bad charset, truncated multipart, an upload that
-is not an image) gets a 4xx JSON reason and never reaches the app. With ``check_responses``, JSON
-and text answers are checked too, streams (SSE, chunked text) over a sliding window that is cut
-with a final error event on a block. Websocket and lifespan scopes pass through untouched.
+place. Input it cannot read as the app will (malformed JSON, a charset the app may read
+otherwise, truncated multipart, an upload that is not an image, a second Content-Type, -Length
+or -Encoding header) gets a 4xx JSON reason and never reaches the app. With
+``check_responses``, JSON and text answers are checked too, streams (SSE, chunked text) over a
+sliding window that is cut with a final error event on a block. Websocket and lifespan scopes
+pass through untouched.
 
 The middleware keeps no per-request state: each request gets its own
 :class:`~guardrails.asgi.exchange.Exchange`. ``policy`` may be a path, an
@@ -67,11 +69,23 @@ def _source(policy: PolicySource | _HasEngine) -> _HasEngine:
 
 
 def _matcher(pattern: str) -> Callable[[str], bool]:
-    """A glob (``/api/*/chat``) or a path prefix that matches whole segments (``/api``)."""
+    """A glob (``/api/*/chat``) or a path prefix that matches whole segments (``/api``). Both
+    match a path with one trailing slash (``/api/v1/chat/``) as they match it without."""
     if any(c in pattern for c in "*?["):
-        return re.compile(translate(pattern)).match  # type: ignore[return-value]
+        glob = re.compile(translate(pattern.rstrip("/"))).match
+        return lambda path: bool(glob(path) or (path[-1:] == "/" and glob(path[:-1])))
     prefix = pattern.rstrip("/")
     return lambda path: not prefix or path == prefix or path.startswith(prefix + "/")
+
+
+def _route_path(path: str, root_path: str) -> str:
+    """The path Starlette routes on (``starlette._utils.get_route_path``): ``path`` less the
+    ``root_path`` it starts with, which a ``Mount`` or ``uvicorn --root-path`` sets."""
+    if not path.startswith(root_path):
+        return path
+    if len(path) == len(root_path):
+        return ""
+    return path[len(root_path) :] if path[len(root_path)] == "/" else path
 
 
 class GuardrailsMiddleware:
@@ -82,7 +96,9 @@ class GuardrailsMiddleware:
         json_paths: where the content is in JSON bodies (``messages[*].content``, ``**``...).
         form_fields: the form fields checked (urlencoded and multipart); None: all of them.
             File uploads are always checked (images as images, text files as text).
-        include / exclude: path prefixes or globs handled / left alone (exclude wins).
+        include / exclude: path prefixes or globs handled / left alone (exclude wins). Paths
+            are the app's own route paths: under a ``Mount("/v1", ...)`` or ``--root-path
+            /v1``, ``/chat`` matches a request for ``/v1/chat``.
         methods: the HTTP methods handled; None: all.
         route_policies: path prefix or glob -> policy, the most specific (longest) first.
         max_body_size: bytes of request body accepted; more is refused with 413.
@@ -148,8 +164,12 @@ class GuardrailsMiddleware:
         )
 
     def _source_for(self, scope: Scope) -> _HasEngine | None:
-        """The policy source for this request, or None to leave it alone."""
+        """The policy source for this request, or None to leave it alone. Paths are matched
+        as the app's routes are: without the ``root_path`` (the app's mount point)."""
         path: str = scope["path"]
+        root_path = scope.get("root_path")
+        if root_path:
+            path = _route_path(path, root_path)
         if self._methods is not None and scope["method"] not in self._methods:
             return None
         if self._include is not None and not any(match(path) for match in self._include):

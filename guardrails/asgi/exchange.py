@@ -113,17 +113,27 @@ class Exchange:
 
     async def run(self) -> None:
         s, scope = self.settings, self.scope
-        length = kind = None
-        coding = b"identity"
+        length = kind = coding = repeated = None
         for key, value in scope["headers"]:
             if key == b"content-length":
+                if length is not None:
+                    repeated = key
                 length = value.decode("latin-1")
             elif key == b"content-type":
+                if kind is not None:
+                    repeated = key
                 kind = value.decode("latin-1")
             elif key == b"content-encoding":
+                if coding is not None:
+                    repeated = key
                 coding = value.strip().lower()
         try:
-            if coding not in (b"identity", b""):
+            if repeated is not None:
+                # Apps disagree on which copy counts (Starlette reads the first): the body
+                # would be checked as one thing and read as another.
+                detail = f"more than one {repeated.decode().title()} header"
+                raise Rejection(400, "duplicate_header", detail)
+            if coding is not None and coding not in (b"identity", b""):
                 # Compressed bytes cannot be checked as they stand, and an app that inflates
                 # them would get content nobody checked; inflating here invites bombs.
                 raise Rejection(

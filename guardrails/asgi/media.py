@@ -22,6 +22,7 @@ from guardrails.asgi.replies import Rejection
 
 __all__ = [
     "decode_text",
+    "form_charset",
     "is_json_type",
     "parse_content_type",
     "parse_data_url",
@@ -97,6 +98,28 @@ def decode_text(data: bytes, charset: str | None, *, json_only: bool = False) ->
     except LookupError:  # a bytes-to-bytes codec such as base64
         detail = f"{charset!r} is not a text charset"
         raise Rejection(415, "unsupported_charset", detail) from None
+
+
+def form_charset(charset: str | None, where: str) -> str:
+    """The codec a form is read with: ``utf-8``, or ``ascii`` when labelled so; else a 415.
+
+    Apps do not agree on a form's declared charset. Starlette reads urlencoded forms as UTF-8
+    whatever their label, reads multipart fields in the form's ``charset`` parameter, and
+    ignores a field's own label and a ``_charset_`` field; other frameworks honour some of
+    these. The middleware can only check what the app will read where every reading agrees,
+    so a form, field or upload labelled with any other charset is refused.
+    """
+    if charset is None:
+        return "utf-8"
+    name = charset.strip().lower()
+    try:
+        codec_name = codecs.lookup(name).name
+    except LookupError:
+        codec_name = ""
+    if codec_name not in _UTF8_NAMES:
+        detail = f"{where} is labelled {name!r}: forms are only accepted in UTF-8"
+        raise Rejection(415, "unsupported_charset", detail)
+    return codec_name
 
 
 def sniff_image(data: bytes) -> str | None:

@@ -35,8 +35,11 @@ def _malformed(detail: str) -> Rejection:
     return Rejection(400, "malformed_multipart", detail)
 
 
-def parse_multipart(body: bytes, boundary: str | None, max_parts: int = MAX_PARTS) -> list[Part]:
-    """The parts of ``body``, in order."""
+def parse_multipart(
+    body: bytes, boundary: str | None, max_parts: int = MAX_PARTS, *, charset: str = "utf-8"
+) -> list[Part]:
+    """The parts of ``body``, in order. Part headers are read in the form's ``charset``, as
+    Starlette reads field names; headers not valid in it are a 400."""
     if not boundary or len(boundary) > 200:
         raise _malformed("multipart body without a valid boundary parameter")
     delimiter = b"\r\n--" + boundary.encode("latin-1", "replace")
@@ -65,15 +68,19 @@ def parse_multipart(body: bytes, boundary: str | None, max_parts: int = MAX_PART
         end = body.find(delimiter, content_start)
         if end < 0:
             raise _malformed("truncated body: the closing boundary is missing")
-        parts.append(_part(head, content_start, end))
+        parts.append(_part(head, content_start, end, charset))
         if len(parts) > max_parts:
             raise Rejection(413, "too_many_parts", f"more than {max_parts} multipart parts")
         pos = end + len(delimiter)
 
 
-def _part(head: bytes, start: int, end: int) -> Part:
+def _part(head: bytes, start: int, end: int, charset: str) -> Part:
+    try:
+        text = head.decode(charset)
+    except UnicodeDecodeError:
+        raise _malformed(f"part headers that are not valid {charset}") from None
     headers: dict[str, str] = {}
-    for line in head.decode("utf-8", "replace").split("\r\n"):
+    for line in text.split("\r\n"):
         name, colon, value = line.partition(":")
         if not colon:
             raise _malformed("a part header line without a colon")

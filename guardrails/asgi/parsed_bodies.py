@@ -25,6 +25,7 @@ import orjson
 from guardrails.asgi.jsonpath import JsonPath, format_path, resolve, set_at, walk_strings
 from guardrails.asgi.media import (
     decode_text,
+    form_charset,
     is_json_type,
     parse_content_type,
     parse_data_url,
@@ -179,20 +180,25 @@ class JsonBody(Body):
 
 
 class FormBody(Body):
+    """``application/x-www-form-urlencoded``: ASCII, other characters percent-encoded as UTF-8
+    (as browsers send it). Starlette reads a raw byte past ASCII as Latin-1 and other apps as
+    UTF-8, and none agree on a charset label (see :func:`~guardrails.asgi.media.form_charset`),
+    so raw non-ASCII bytes (400) and labels other than UTF-8 (415) are refused."""
+
     def __init__(self, data: bytes, charset: str | None, fields: Collection[str] | None) -> None:
         super().__init__()
-        self.charset = charset or "utf-8"
-        text = decode_text(data, charset)  # should be ASCII; raw UTF-8 is read as such
+        self.charset = form_charset(charset, "the form")
+        if not data.isascii():
+            detail = "form data must be ASCII, other characters percent-encoded as UTF-8"
+            raise Rejection(400, "invalid_encoding", detail)
         try:
             self.pairs = parse_qsl(
-                text, keep_blank_values=True, encoding=self.charset, errors="strict"
+                data.decode("ascii"), keep_blank_values=True, encoding=self.charset, errors="strict"
             )
         except UnicodeDecodeError:
             raise Rejection(
                 400, "invalid_encoding", f"form data is not valid {self.charset}"
             ) from None
-        except LookupError:
-            raise Rejection(415, "unsupported_charset", f"unknown charset {charset!r}") from None
         for index, (name, value) in enumerate(self.pairs):
             if value and (fields is None or name in fields):
                 self._add(value, index, f"form field {name!r}")
@@ -205,34 +211,42 @@ class FormBody(Body):
 
 
 class MultipartBody(Body):
+    """``multipart/form-data``, read as Starlette reads it: every field in the form's
+    ``charset`` (UTF-8 unless labelled ASCII). A form, ``_charset_`` field, field or upload
+    labelled with another charset is refused (see :func:`~guardrails.asgi.media.form_charset`):
+    a field's own label and ``_charset_`` are ignored by Starlette, honoured by others."""
+
     def __init__(
         self, data: bytes, params: Mapping[str, str], fields: Collection[str] | None
     ) -> None:
         super().__init__()
         self.data = data
-        parts = parse_multipart(data, params.get("boundary"))
-        default = "utf-8"  # a `_charset_` field names the form's charset (RFC 7578 4.6)
+        codec = form_charset(params.get("charset"), "the form")
+        parts = parse_multipart(data, params.get("boundary"), charset=codec)
         for part in parts:
-            if part.name == "_charset_" and part.filename is None:
-                default = data[part.start : part.end].decode("ascii", "replace").strip()
-        for part in parts:
-            content = data[part.start : part.end]
             mime, part_params = parse_content_type(part.content_type)
-            charset = part_params.get("charset") or default
+            where = (
+                f"upload {part.name!r} ({part.filename!r})"
+                if part.filename is not None
+                else f"form field {part.name!r}"
+            )
+            form_charset(part_params.get("charset"), where)
+            content = data[part.start : part.end]
+            if part.name == "_charset_" and part.filename is None:  # RFC 7578 4.6
+                form_charset(content.decode("latin-1").strip(), "the _charset_ field")
             if part.filename is not None:
-                where = f"upload {part.name!r} ({part.filename!r})"
                 if not content:
                     continue  # a file input left empty
                 if sniff_image(content) is not None:  # and not a bomb: checked from its header
                     self.items.append(Item(require_image(content, where), part, where))
                 elif mime.startswith("text/") or is_json_type(mime):
-                    self._add(decode_text(content, charset), (part, charset), where)
+                    self._add(decode_text(content, codec), (part, codec), where)
                 else:
                     require_image(content, where)
             elif fields is None or part.name in fields:
-                text = decode_text(content, charset)
+                text = decode_text(content, codec)
                 if text:
-                    self._add(text, (part, charset), f"form field {part.name!r}")
+                    self._add(text, (part, codec), where)
 
     def rewrite(self, redacted: dict[int, str]) -> bytes:
         replacements = []
