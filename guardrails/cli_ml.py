@@ -100,7 +100,7 @@ def _family_options(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str,
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from guardrails.artifacts import check_save_target
+    from guardrails.saving import check_save_target
     from guardrails.training.dataset import load_datasets
     from guardrails.training.trainers import check_options, train
 

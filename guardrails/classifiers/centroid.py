@@ -27,7 +27,6 @@ from guardrails.artifacts import (
     manifest_params,
     read_manifest,
     save_arrays,
-    saving,
     write_manifest,
 )
 from guardrails.calibration import sigmoid, softmax
@@ -36,6 +35,7 @@ from guardrails.classifiers.base import Classifier
 from guardrails.embedders.base import Embedder, EmbedderConfig
 from guardrails.errors import ModelLoadError
 from guardrails.manifest import PositiveNumber
+from guardrails.saving import saving
 
 __all__ = ["CentroidClassifier", "centroids_and_loo_cosines"]
 

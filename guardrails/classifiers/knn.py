@@ -33,7 +33,6 @@ from guardrails.artifacts import (
     manifest_params,
     read_manifest,
     save_arrays,
-    saving,
     write_manifest,
 )
 from guardrails.classifiers import EmbedderSlot
@@ -42,6 +41,7 @@ from guardrails.classifiers.neighbour_index import EXACT_BELOW, NeighbourIndex, 
 from guardrails.embedders.base import Embedder, EmbedderConfig
 from guardrails.errors import ModelLoadError
 from guardrails.manifest import Fraction, PositiveInteger, PositiveNumber
+from guardrails.saving import saving
 
 __all__ = ["EXACT_BELOW", "KnnClassifier", "NeighbourIndex", "knn_vote", "vote_weights"]
 

@@ -37,7 +37,6 @@ from guardrails.artifacts import (
     manifest_params,
     read_manifest,
     save_arrays,
-    saving,
     write_manifest,
 )
 from guardrails.calibration import sigmoid, softmax
@@ -45,6 +44,7 @@ from guardrails.classifiers.base import Classifier
 from guardrails.embedders.base import Embedder, TextEmbedderConfig
 from guardrails.errors import MissingDependency, ModelLoadError
 from guardrails.manifest import PositiveInteger
+from guardrails.saving import saving
 
 __all__ = ["SetFitClassifier"]
 
