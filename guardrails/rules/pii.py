@@ -2,13 +2,16 @@
 
 Candidates are found with regexes and then validated, so a random 16-digit number is not a card
 (Luhn), a random code is not an IBAN (mod-97 and the country's length), and a phone number must
-be a valid number for its region (Google's libphonenumber, via ``phonenumbers``).
+be a valid number for its region (Google's libphonenumber, via ``phonenumbers``). A candidate
+that fails is retried on its own digit groups (``pii_spans``), so a card followed by its CVV, or
+two phone numbers side by side, are still found.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -17,6 +20,7 @@ import phonenumbers
 
 from guardrails.policy.steps import PiiStep
 from guardrails.rules.base import CheckContext, Detection
+from guardrails.rules.pii_spans import valid_ranges
 
 __all__ = ["PiiCheck", "iban_valid", "luhn_valid"]
 
@@ -24,8 +28,10 @@ _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}"  # local part
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"  # domain
 )
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+# Candidates are whole runs of groups; validation then picks the entity out of the run.
+_CARD = re.compile(r"(?<![\d-])\d+(?:[ -]\d+)*")  # digit groups joined by one space or hyphen
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9])+\b")
+_IBAN_START = re.compile(r"[A-Z]{2}\d{2}")
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
 _IPV6 = re.compile(
@@ -34,11 +40,22 @@ _IPV6 = re.compile(
 _PHONE = re.compile(
     r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?)?"  # country code
     r"(?:\(\d{1,5}\)[ .-]?)?"  # (area code)
-    r"\d{1,5}(?:[ .-]?\d{1,5}){1,6}(?![\w]|[.-]\d)"  # digit groups
+    r"\d+(?:[ .-]\d+)*"  # digit groups
 )
+_TOKEN = re.compile(r"[^ ]+")  # a run's space-separated tokens
 _ANY_DIGIT = re.compile(r"\d")
+_WORD = re.compile(r"\w")
 _DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3}){2,}")  # IP addresses and version numbers
 _DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+# Tokens that are never part of a phone: dates, year ranges (2019-2023), ZIP+4 (90210-1234),
+# decimals (0.25, arXiv 2301.12345), versions and IP addresses.
+_NOT_PHONE = re.compile(
+    _DATE.pattern + r"|(?:1[89]|20)\d\d-(?:1[89]|20)\d\d|\d{5}-\d{4}|\d+\.\d+|" + _DOTTED.pattern
+)
+_BARS_LAST = re.compile(r":\d|\w")  # 14:30, the hour of a time; or a token glued to a word
+_MAX_PHONE_GROUPS = 8  # +33 6 12 34 56 78 is six
+_PHONE_BUDGET = 24  # libphonenumber calls per window of a run that failed as a whole
+_MAX_LEFTOVER = 4  # digits a run may hold beside the cards or phones found in it (CVV, room)
 
 # ISO 13616 IBAN lengths per country.
 _IBAN_LENGTHS = dict(
@@ -51,8 +68,18 @@ _IBAN_LENGTHS = dict(
 )  # fmt: skip
 
 
+def _ascii_digits(text: str) -> str:
+    """The decimal digits of ``text`` as ASCII: fullwidth ``４`` and Arabic-Indic ``٤`` are 4.
+    One character in, at most one out, so spans found on the original text stay right."""
+    if text.isascii():
+        return "".join(c for c in text if "0" <= c <= "9")
+    return "".join(str(unicodedata.decimal(c, "")) for c in text)
+
+
 def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum every payment card number satisfies."""
+    """The Luhn checksum every payment card number satisfies (any script's decimal digits)."""
+    if not digits.isascii():
+        digits = _ascii_digits(digits)
     total = 0
     for i, ch in enumerate(reversed(digits)):
         d = ord(ch) - 48
@@ -69,6 +96,15 @@ def iban_valid(iban: str) -> bool:
         return False
     rearranged = iban[4:] + iban[:4]
     return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def _join(groups: list[tuple[int, int]], i: int, j: int) -> tuple[int, int]:
+    """The span from group ``i`` to group ``j``, inclusive."""
+    return groups[i][0], groups[j][1]
+
+
+def _slice(groups: list[tuple[int, int]], i: int, j: int) -> slice:
+    return slice(groups[i][0], groups[j][1])
 
 
 def _overlaps(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
@@ -103,13 +139,10 @@ class PiiCheck:
             return found
         if "credit_card" in self.entities:
             for m in _CARD.finditer(text):
-                digits = re.sub(r"\D", "", m.group())
-                if 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits):
-                    add("credit_card", m.span())
+                self._cards(m, add)
         if "iban" in self.entities:
             for m in _IBAN.finditer(text):
-                if iban_valid(m.group()):
-                    add("iban", m.span())
+                self._ibans(m, add)
         if "us_ssn" in self.entities:
             for m in _SSN.finditer(text):
                 add("us_ssn", m.span())
@@ -124,6 +157,49 @@ class PiiCheck:
         found.sort(key=lambda d: d.span or (0, 0))
         return found
 
+    @staticmethod
+    def _cards(m: re.Match[str], add: Callable[[str, tuple[int, int]], None]) -> None:
+        """The run if it is a card, else the cards among its space-separated groups."""
+
+        def valid(span: tuple[int, int]) -> bool:
+            digits = _ascii_digits(m.string[span[0] : span[1]])
+            return 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_valid(digits)
+
+        if valid(m.span()):
+            add("credit_card", m.span())
+            return
+        if m.start() and _WORD.match(m.string, m.start() - 1):
+            return  # glued to a word (the digits of DE89 3704 ...): an identifier, not searched
+        groups = [g.span() for g in _TOKEN.finditer(m.string, m.start(), m.end())]
+        if len(groups) < 2:
+            return
+        weights = [sum(c.isdigit() for c in m.string[start:end]) for start, end in groups]
+        spans = valid_ranges(
+            weights, 13, 19, 8, lambda i, j: valid(_join(groups, i, j)), max_gap=_MAX_LEFTOVER
+        )
+        for i, j in spans:
+            add("credit_card", _join(groups, i, j))
+
+    @staticmethod
+    def _ibans(m: re.Match[str], add: Callable[[str, tuple[int, int]], None]) -> None:
+        """The run if it is an IBAN, else the IBANs starting at one of its space-separated groups
+        (``DE89 ... 00 BIC COBADEFFXXX``, two IBANs in a row)."""
+        if iban_valid(m.group()):
+            add("iban", m.span())
+            return
+        text = m.string
+        groups = [g.span() for g in _TOKEN.finditer(text, m.start(), m.end())]
+        if len(groups) < 2:
+            return
+
+        def valid(i: int, j: int) -> bool:
+            start = _IBAN_START.match(text, groups[i][0])
+            return start is not None and iban_valid(text[_slice(groups, i, j)])
+
+        weights = [end - start for start, end in groups]
+        for i, j in valid_ranges(weights, 15, 34, 10, valid):
+            add("iban", _join(groups, i, j))
+
     def _ipv6(self, text: str, add: Callable[[str, tuple[int, int]], None]) -> None:
         for m in _IPV6.finditer(text):
             candidate = m.group()
@@ -136,22 +212,48 @@ class PiiCheck:
             add("ipv6", m.span())
 
     def _phones(self, text: str, add: Callable[[str, tuple[int, int]], None]) -> None:
-        """Phone-shaped candidates, each kept only if libphonenumber finds it valid in one of the
-        regions (any region for +international numbers). A bare run of digits needs 10 or more,
-        so order numbers and years are not phones; dates never are."""
+        """Phone-shaped runs, each kept only if libphonenumber finds it valid in one of the
+        regions (any region for +international numbers); a run that fails is retried on its
+        space-separated tokens. A bare run of digits needs 10 or more, so order numbers and years
+        are not phones; dates, times, year ranges, ZIP+4 codes, decimals and versions never are."""
         for m in _PHONE.finditer(text):
-            candidate = m.group()
-            digits = sum(c.isdigit() for c in candidate)
-            international = candidate.startswith("+")
-            if not 7 <= digits <= 15 or _DATE.fullmatch(candidate) or _DOTTED.fullmatch(candidate):
+            for span in self._phone_run(m):
+                add("phone", span)
+
+    def _phone_run(self, m: re.Match[str]) -> list[tuple[int, int]]:
+        text = m.string
+        tokens = [t.span() for t in _TOKEN.finditer(text, m.start(), m.end())]
+        barred = [_NOT_PHONE.fullmatch(text, start, end) is not None for start, end in tokens]
+        if _BARS_LAST.match(text, m.end()):
+            barred[-1] = True
+        if m.start() and text[m.start() - 1] == ":":
+            barred[0] = True  # 12:30, the minutes of a time
+
+        def valid(i: int, j: int) -> bool:
+            return not any(barred[i : j + 1]) and self._phone_valid(text[_slice(tokens, i, j)])
+
+        if valid(0, len(tokens) - 1):
+            return [m.span()]
+        if len(tokens) < 2:
+            return []
+        weights = [sum(c.isdigit() for c in text[start:end]) for start, end in tokens]
+        spans = valid_ranges(
+            weights, 7, 15, _MAX_PHONE_GROUPS, valid, _PHONE_BUDGET, max_gap=_MAX_LEFTOVER
+        )
+        return [_join(tokens, i, j) for i, j in spans]
+
+    def _phone_valid(self, candidate: str) -> bool:
+        digits = sum(c.isdigit() for c in candidate)
+        if not 7 <= digits <= 15 or _DATE.fullmatch(candidate) or _DOTTED.fullmatch(candidate):
+            return False
+        if candidate.isdigit() and digits < 10:
+            return False
+        international = candidate.startswith("+")
+        for region in (None,) if international else self.phone_regions:
+            try:
+                number = phonenumbers.parse(candidate, region)
+            except phonenumbers.NumberParseException:
                 continue
-            if candidate.isdigit() and digits < 10:
-                continue
-            for region in (None,) if international else self.phone_regions:
-                try:
-                    number = phonenumbers.parse(candidate, region)
-                except phonenumbers.NumberParseException:
-                    continue
-                if phonenumbers.is_valid_number(number):
-                    add("phone", m.span())
-                    break
+            if phonenumbers.is_valid_number(number):
+                return True
+        return False
