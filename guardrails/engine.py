@@ -2,11 +2,10 @@
 
 Steps run cheapest first (rules before ML, policy order within each tier). A block ends the run
 unless ``defaults.run_all`` is set; a step whose findings could not change the verdict (a flag
-step once the verdict is already flag) is skipped and named in ``Decision.skipped``. Redact and
-log steps are not skipped so (their output is the rewritten text and the audit trail, not the
-verdict); only a block ends the run before them.
-A check that raises follows the step's ``on_error``: ``fail_closed`` blocks, ``fail_open``
-allows with a finding that says what failed.
+step once the verdict is already flag) is skipped and named in ``Decision.skipped``; redact and
+log steps are not (their output is the rewritten text and the audit trail). A redacted text is
+checked again by the rules (:mod:`guardrails.recheck`). A check that raises follows the step's
+``on_error``: ``fail_closed`` blocks, ``fail_open`` allows with a finding that says what failed.
 
 Rule checks are pure, so a rules-only engine remembers the decisions of the last ``memo_size``
 short texts it checked (input, or output without a prompt) and answers a text it has just seen
@@ -182,13 +181,8 @@ class Engine:
             context = self._contexts[direction]
             if self._memos is not None and modality == "text" and len(content) <= MEMO_MAX_CHARS:
                 memo = self._memos[direction]
-                known = memo.new.get(content)  # type: ignore[arg-type]
-                if known is None:
-                    known = memo.old.get(content)  # type: ignore[arg-type]
+                known = memo.recall(content)  # type: ignore[arg-type]
                 if known is not None:
-                    if known.timings_ms:  # the first answer from the memo: drop its timings
-                        known = known.without_timings()
-                    memo.put(content, known)  # type: ignore[arg-type]
                     return known
         else:
             context = CheckContext(direction=direction, prompt=prompt)
@@ -242,23 +236,20 @@ class Engine:
                         redactions = []
                     redactions.append((finding.span, replacement_for(finding)))
         redacted = None
-        if redactions:
-            if rank < 2 or run_all:
-                redacted, rank, failed = recheck_redacted(
-                    content,  # type: ignore[arg-type]
-                    redactions,
-                    findings,
-                    rank,
-                    context,
-                    steps=self._rules[direction],
-                    run_all=run_all,
-                    timings=timings,
-                    failure=self._failure,
-                )
-                if failed:
-                    memo = None
-            else:
-                redacted = apply_redactions(content, redactions)  # type: ignore[arg-type]
+        if redactions:  # checked again: what a redaction rebuilds (after a block: not)
+            redacted, rank, failed = recheck_redacted(
+                content,  # type: ignore[arg-type]
+                redactions,
+                findings,
+                rank,
+                context,
+                steps=self._rules[direction],
+                run_all=run_all,
+                timings=timings,
+                failure=self._failure,
+            )
+            if failed:
+                memo = None
         decision = Decision._trusted(
             _VERDICTS[rank],
             tuple(findings) if findings else (),

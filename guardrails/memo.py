@@ -26,6 +26,19 @@ class RecentDecisions:
         self.new: dict[str, Decision] = {}
         self.old: dict[str, Decision] = {}
 
+    def recall(self, text: str) -> Decision | None:
+        """The decision remembered for ``text`` (kept as recently used), with empty
+        ``timings_ms``: no step ran for it. None if ``text`` is not remembered."""
+        known = self.new.get(text)
+        if known is None:
+            known = self.old.get(text)
+            if known is None:
+                return None
+        if known.timings_ms:  # the first answer from the memo: drop its timings
+            known = known.without_timings()
+        self.put(text, known)
+        return known
+
     def put(self, text: str, decision: Decision) -> None:
         new = self.new
         new[text] = decision

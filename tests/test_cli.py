@@ -144,7 +144,7 @@ def test_an_internal_error_exits_70_never_1(capsys, monkeypatch, root):
     def broken(path):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("guardrails.cli._engine", broken)
+    monkeypatch.setattr("guardrails.cli_check._engine", broken)
     code, _, err = run(capsys, "check", "-p", str(root / "policies/default.yaml"), "hello")
     assert code == 70
     assert "RuntimeError: a bug" in err and "internal error" in err
