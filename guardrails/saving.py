@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from guardrails.artifacts import MANIFEST_NAME, _format_version
+from guardrails.manifest_schema import MANIFEST_NAME, format_version
 
 __all__ = ["check_save_target", "saving"]
 
@@ -64,7 +64,7 @@ def _not_replaceable(directory: Path) -> str | None:
         data = json.loads((directory / MANIFEST_NAME).read_text(encoding="utf-8"))
         ours = (
             isinstance(data, dict)
-            and _format_version(data) is not None
+            and format_version(data) is not None
             and isinstance(data.get("family"), str)
             and isinstance(data.get("files"), dict)
         )
