@@ -1,11 +1,12 @@
 """Server-sent events as :class:`~guardrails.asgi.streaming.Unit` s.
 
 An event's text is what a client would show: for a JSON ``data:`` payload, the strings under
-the keys streaming APIs put generated text in (OpenAI ``choices[*].delta.content``, Anthropic
-``delta.text``, the Responses API's ``delta``, Gemini's ``parts[*].text``, Ollama's
-``response``...); ``[DONE]`` and metadata (ids, roles, finish reasons) carry none. A data payload
-that is not JSON is text as it stands. Rewriting an event keeps its other fields (``event:``,
-``id:``, ``retry:``) and puts the new text where the old one was.
+the keys streaming APIs put generated text in (OpenAI ``choices[*].delta.content``, its
+``reasoning_content``, ``refusal`` and tool calls' ``arguments``, Anthropic ``delta.text``,
+``thinking`` and ``partial_json``, the Responses API's ``delta``, Gemini's ``parts[*].text``,
+Ollama's ``response``...); ``[DONE]`` and metadata (ids, roles, finish reasons) carry none. A
+data payload that is not JSON is text as it stands. Rewriting an event keeps its other fields
+(``event:``, ``id:``, ``retry:``) and puts the new text where the old one was.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from guardrails.asgi.streaming import Unit
 
 __all__ = ["SseSplitter", "error_event", "sse_unit"]
 
-TEXT_KEYS = frozenset({"content", "text", "delta", "completion", "output_text", "response"})
+TEXT_KEYS = frozenset(
+    {
+        "content", "text", "delta", "completion", "output_text", "response", "refusal",
+        "reasoning_content", "reasoning", "thinking",  # reasoning streams (DeepSeek, Anthropic)
+        "arguments", "partial_json",  # tool-call arguments (OpenAI, Anthropic input_json_delta)
+    }
+)  # fmt: skip
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINES = re.compile(r"\r\n|\r|\n")
 

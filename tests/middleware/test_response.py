@@ -231,3 +231,25 @@ async def test_shadow_mode_neither_cuts_nor_redacts_streams():
         r = await c.get("/word")
     assert "zyzzyva" in sse_text(r.text) and "event: guardrails" not in r.text
     assert r.headers["x-guardrails-decision"] == "allow"  # sent before the block was seen
+
+
+async def test_reasoning_and_tool_call_arguments_in_a_stream_are_checked():
+    chunks = [
+        {"choices": [{"delta": {"reasoning_content": f"the key is {AWS_KEY}"}}]},
+        {"choices": [{"delta": {"tool_calls": [{"function": {"arguments": f'{{"k":"{AWS_KEY}"}}'}}]}}]},
+    ]  # fmt: skip
+    for chunk in chunks:
+
+        async def endpoint(request, chunk=chunk):
+            async def events():
+                yield f"data: {json.dumps(chunk)}\n\n"
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(events(), media_type="text/event-stream")
+
+        async with client(
+            app_with(endpoint, check_responses=True, policy="policies/default.yaml")
+        ) as c:
+            r = await c.get("/")
+        assert AWS_KEY not in r.text, chunk
+        assert "content_blocked" in r.text
