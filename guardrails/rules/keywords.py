@@ -1,9 +1,10 @@
 """Keyword lists matched in one pass with an Aho-Corasick automaton (pyahocorasick).
 
 Both the terms and the text are folded (:mod:`guardrails.rules.folding`), so ``h@te``,
-``ＨＡＴＥ`` and ``ha\u200bte`` match ``hate``. In ``word`` mode a match must not be glued to a
-letter or digit on a side where the term itself starts or ends with one, so ``Scunthorpe`` does
-not match a four-letter term inside it. Cost is linear in the text, whatever the list size.
+``ＨＡＴＥ`` and ``ha\u200bte`` match ``hate``, and ``ignore__all previous`` matches
+``ignore all previous``. In ``word`` mode a match must not be glued to a letter or digit on a
+side where the term itself starts or ends with one, so ``Scunthorpe`` does not match a
+four-letter term inside it. Cost is linear in the text, whatever the list size.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ from guardrails.rules.base import CheckContext, Detection
 from guardrails.rules.folding import fold, folded_to_original, map_span
 
 __all__ = ["KeywordCheck", "read_terms"]
+
+
+def _glued_before(text: str, folded_start: int, mapping: list[int] | None) -> bool:
+    """Whether the character that folded to the one before ``folded_start`` is alphanumeric."""
+    if folded_start == 0:
+        return False
+    index = folded_start - 1 if mapping is None else mapping[folded_start - 1]
+    return text[index].isalnum()
 
 
 def read_terms(path: Path) -> list[str]:
@@ -39,7 +48,7 @@ class KeywordCheck:
         self.confusables = confusables
         entries: dict[str, list[tuple[str, str]]] = {}
         for label, term in terms:
-            key = fold(term.strip(), confusables)
+            key = fold(term.strip(), confusables).strip(" ")
             if key:
                 entries.setdefault(key, []).append((label, term.strip()))
         if not entries:
@@ -79,12 +88,14 @@ class KeywordCheck:
         mapped = False
         for end_index, (length, (left_edge, right_edge), owners) in self._automaton.iter(folded):
             if not mapped:
-                mapping, mapped = folded_to_original(text, self.confusables), True
-            start, end = map_span((end_index - length + 1, end_index + 1), mapping)
+                mapping, mapped = folded_to_original(text, self.confusables, folded), True
+            folded_start = end_index - length + 1
+            start, end = map_span((folded_start, end_index + 1), mapping)
             # Word boundaries are judged on the text as written: "h@te!" is a word, "Scunthorpe"
-            # does not contain one.
+            # does not contain one. The neighbour is the nearest character folding kept, so
+            # "hate\u0301s" and "s\u200bhate" are glued like "hates" and "shate".
             if self.word_mode and (
-                (left_edge and start > 0 and text[start - 1].isalnum())
+                (left_edge and _glued_before(text, folded_start, mapping))
                 or (right_edge and end < len(text) and text[end].isalnum())
             ):
                 continue
