@@ -84,6 +84,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     sources = [args.text is not None, args.file is not None, args.jsonl is not None]
     if sum(sources) != 1:
         raise _Failure("give exactly one of TEXT, --file or --jsonl", EXIT_USAGE)
+    if args.prompt is not None and args.direction != "output":
+        raise _Failure(
+            "--prompt goes with --direction output: the prompt an answer replies to", EXIT_USAGE
+        )
     engine = _engine(args.policy)
     if args.jsonl is not None:
         return _check_jsonl(engine, args)

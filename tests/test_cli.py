@@ -160,3 +160,9 @@ def test_every_engine_a_command_makes_is_closed(capsys, monkeypatch, root):
     assert run(capsys, "check", "-p", policy, "hello")[0] == 0
     assert run(capsys, "test", policy, policy)[0] == 0
     assert len(closed) == 3  # model threads stopped before the process exits
+
+
+def test_a_prompt_without_direction_output_is_a_usage_error(capsys, root):
+    policy = str(root / "policies/default.yaml")
+    code, out, err = run(capsys, "check", "-p", policy, "--prompt", "hi", "an answer")
+    assert code == 3 and out == "" and "--direction output" in err

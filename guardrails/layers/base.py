@@ -18,6 +18,13 @@ from guardrails.embedders.base import EmbedderConfig, embedder_config_from_dict,
 from guardrails.embedding_service import EmbeddingService
 from guardrails.rules.base import Detection
 
+BENIGN_LABELS = frozenset(
+    {"benign", "neither", "ham", "safe", "legitimate", "none", "clean", "not-offensive",
+     "not-hate", "non-offensive", "non-hate", "normal", "ok"}
+)  # fmt: skip
+"""Label names that mean "nothing harmful": a step must ignore them (or act on them on purpose),
+and policy evaluation counts rows so labelled as benign."""
+
 __all__ = ["EmbeddingHub", "LabelJudge"]
 
 
@@ -126,7 +133,9 @@ class LabelJudge:
         return sorted((set(self.thresholds) | self.ignore) - set(labels))
 
     def check_labels(self, step: Any, labels: tuple[str, ...], model: str) -> None:
-        """Raise LocatedValueError at the first label of the step the model does not have."""
+        """Raise LocatedValueError at the first label of the step the model does not have, or
+        at ``ignore`` when a label that names the benign class is neither ignored nor given a
+        threshold of its own: every ordinary text would then be flagged or blocked."""
         from guardrails.policy.schema import LocatedValueError
 
         unknown = self.labels_known(labels)
@@ -135,6 +144,20 @@ class LabelJudge:
             loc = ("thresholds", first) if first in step.thresholds else ("ignore",)
             raise LocatedValueError(
                 f"labels {unknown} are not labels of {model} ({', '.join(labels)})", loc
+            )
+        acted_on = [
+            label
+            for label in labels
+            if label.lower() in BENIGN_LABELS
+            and label not in self.ignore
+            and label not in self.thresholds
+        ]
+        if acted_on and len(labels) > 1:
+            raise LocatedValueError(
+                f"label {acted_on[0]!r} of {model} names the benign class but is not in "
+                "`ignore`: ordinary text would be flagged or blocked as it; add it to `ignore` "
+                "(or give it a threshold, to act on it on purpose)",
+                ("ignore",),
             )
 
     @property

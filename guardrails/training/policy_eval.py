@@ -19,15 +19,11 @@ from guardrails.decision import Verdict
 from guardrails.embedders.base import Modality
 from guardrails.engine import Engine
 from guardrails.errors import DatasetError
+from guardrails.layers.base import BENIGN_LABELS
 from guardrails.training.dataset import Dataset, load_dataset
 from guardrails.training.rows import _csv_rows, _jsonl_rows
 
 __all__ = ["BENIGN_LABELS", "PolicyReport", "evaluate_policy", "load_text_dataset", "read_rows"]
-
-BENIGN_LABELS = frozenset(
-    {"benign", "neither", "ham", "safe", "legitimate", "none", "clean", "not-offensive",
-     "not-hate", "non-offensive", "non-hate", "normal", "ok"}
-)  # fmt: skip
 
 
 @dataclass
