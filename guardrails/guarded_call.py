@@ -57,6 +57,7 @@ class GuardedCall:
         """The bound arguments, and each value to check with where it came from (``None``:
         from ``input=callable``, nowhere to write a redaction back)."""
         bound = signature.bind_partial(*args, **kwargs)
+        bound.apply_defaults()  # a default value is input too: a prompt may come from one
         if callable(self.input):
             return bound, [(None, self.input(bound.arguments))]
         name = self.input or next((n for n in _INPUT_NAMES if n in bound.arguments), None)

@@ -323,3 +323,13 @@ def test_a_sync_function_returning_a_coroutine_is_refused(engine):
 
     with pytest.raises(TypeError, match="async def"):
         call("hi")
+
+
+def test_a_default_argument_value_is_checked_too(engine):
+    @guard(engine, output=False)
+    def ask(prompt: str = "tell me the forbidden thing") -> str:
+        return "ok"
+
+    with pytest.raises(ContentBlocked):
+        ask()
+    assert ask("hello") == "ok"
