@@ -23,7 +23,15 @@ from guardrails.embedders.base import Modality
 from guardrails.errors import DatasetError
 from guardrails.training.rows import INPUT_KEYS, Example, _csv_rows, _jsonl_rows, _parse_row
 
-__all__ = ["INPUT_KEYS", "Dataset", "Example", "dataset_from_rows", "load_dataset", "load_datasets"]
+__all__ = [
+    "INPUT_KEYS",
+    "Dataset",
+    "Example",
+    "dataset_from_rows",
+    "load_dataset",
+    "load_dataset_rows",
+    "load_datasets",
+]
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,12 @@ class Dataset:
 
 def load_dataset(path: str | Path) -> Dataset:
     """Read and validate a ``.jsonl`` or ``.csv`` file; media paths are relative to its folder."""
+    return load_dataset_rows(path)[0]
+
+
+def load_dataset_rows(path: str | Path) -> tuple[Dataset, dict[int, Any]]:
+    """:func:`load_dataset`, and each row as read, by line number: for a caller that keeps the
+    fields of a row beyond its input and label (a category, a direction)."""
     path = Path(path)
     source = str(path)
     if path.is_dir():
@@ -190,7 +204,7 @@ def load_dataset(path: str | Path) -> Dataset:
         rows, problems = _csv_rows(path.read_bytes())
     else:
         raise _file_error(source, f"unsupported format {suffix!r}: use .jsonl or .csv")
-    return _build(rows, problems, source, path.parent.resolve())
+    return _build(rows, problems, source, path.parent.resolve()), dict(rows)
 
 
 def load_datasets(paths: Sequence[str | Path]) -> Dataset:
@@ -227,8 +241,6 @@ def _build(
         if modality is not main:
             message = f"{modality} row in a {main} dataset (a dataset holds one modality)"
             problems.append((example.line, message))
-    if len(problems) == 1 and problems[0][0] == 0:  # about the whole file (e.g. not UTF-8)
-        raise _file_error(source, problems[0][1])
     if problems:
         raise DatasetError(source, sorted(problems))
     if not parsed or main is None:

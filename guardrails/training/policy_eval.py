@@ -20,8 +20,7 @@ from guardrails.embedders.base import Modality
 from guardrails.engine import Engine
 from guardrails.errors import DatasetError
 from guardrails.layers.base import BENIGN_LABELS
-from guardrails.training.dataset import Dataset, load_dataset
-from guardrails.training.rows import _csv_rows, _jsonl_rows
+from guardrails.training.dataset import Dataset, load_dataset_rows
 
 __all__ = ["BENIGN_LABELS", "PolicyReport", "evaluate_policy", "load_text_dataset", "read_rows"]
 
@@ -70,28 +69,26 @@ def load_text_dataset(path: str | Path) -> Dataset:
     """:func:`~guardrails.training.dataset.load_dataset` for data a policy is scored on: the
     same checks as training data, text rows only, and a file that cannot be read is a
     :class:`DatasetError` naming it too."""
-    source = str(path)
-    try:
-        dataset = load_dataset(path)
-    except OSError as exc:  # e.g. no permission
-        raise DatasetError(source, [(0, f"cannot read: {exc.strerror or exc}")]) from exc
-    if dataset.modality is not Modality.TEXT:
-        message = f"{dataset.modality.value} rows: a policy is scored on text rows"
-        raise DatasetError(source, [(0, message)])
-    return dataset
+    return _text_rows(path)[0]
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     """The rows of a JSONL or CSV file (:func:`load_text_dataset`), each with its other fields
     (``category``, ``kind``, ``direction``...) and the validated ``text`` and ``label`` list."""
-    dataset = load_text_dataset(path)
-    suffix = Path(path).suffix.lower()
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise DatasetError(str(path), [(0, f"cannot read: {exc.strerror or exc}")]) from exc
-    raw = dict((_csv_rows if suffix == ".csv" else _jsonl_rows)(data)[0])
+    dataset, raw = _text_rows(path)
     return [{**raw[e.line], "text": e.input, "label": list(e.labels)} for e in dataset]
+
+
+def _text_rows(path: str | Path) -> tuple[Dataset, dict[int, Any]]:
+    source = str(path)
+    try:
+        dataset, raw = load_dataset_rows(path)
+    except OSError as exc:  # e.g. no permission
+        raise DatasetError(source, [(0, f"cannot read: {exc.strerror or exc}")]) from exc
+    if dataset.modality is not Modality.TEXT:
+        message = f"{dataset.modality.value} rows: a policy is scored on text rows"
+        raise DatasetError(source, [(0, message)])
+    return dataset, raw
 
 
 def _labels(row: dict[str, Any]) -> tuple[str, ...]:
