@@ -4,9 +4,8 @@ policy error naming the model, not a KeyError or a step that blocks everything."
 
 from __future__ import annotations
 
-import json
-
 import pytest
+from tiny_bert import save_tiny_bert
 
 from guardrails import Engine, PolicyError
 from guardrails.cli import main
@@ -19,22 +18,7 @@ TEXTS = ["hello world", "you are great", "you idiot", "how do i bake a cake"]
 
 def tiny_model(path, config_json=None, **labels):
     """A random BERT saved to ``path``; ``config_json`` then overwrites keys of config.json."""
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    path.mkdir()
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    (path / "vocab.txt").write_text("\n".join(vocab))
-    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), model_max_length=32)
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=32, **labels,
-    )  # fmt: skip
-    BertForSequenceClassification(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    if config_json:
-        saved = json.loads((path / "config.json").read_text())
-        (path / "config.json").write_text(json.dumps({**saved, **config_json}))
-    return path
+    return save_tiny_bert(path, WORDS, config_json=config_json, **labels)
 
 
 def policy_file(tmp_path, step_options=""):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tiny_bert import save_tiny_bert
 
 from guardrails import Engine, PolicyError
 from guardrails.classifiers.hf import HfSequenceClassifier
@@ -33,21 +34,13 @@ WORDS = [
 
 
 def tiny_model(path, problem_type=None):
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
-
-    path.mkdir()
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    (path / "vocab.txt").write_text("\n".join(vocab))
-    tokenizer = BertTokenizerFast(vocab_file=str(path / "vocab.txt"), model_max_length=32)
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=32, max_position_embeddings=32,
-        id2label={0: "safe", 1: "toxic", 2: "threat"}, label2id={"safe": 0, "toxic": 1, "threat": 2},
+    return save_tiny_bert(
+        path,
+        WORDS,
+        id2label={0: "safe", 1: "toxic", 2: "threat"},
+        label2id={"safe": 0, "toxic": 1, "threat": 2},
         problem_type=problem_type,
-    )  # fmt: skip
-    BertForSequenceClassification(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    )
 
 
 def test_softmax_windows_and_policy_step(tmp_path):
